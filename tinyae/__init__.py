@@ -1,0 +1,54 @@
+"""tinyae — autoencoders from scratch in NumPy, written to be read.
+
+Follow one batch through the package::
+
+    x ──Sequential.forward──▶ p ──loss.forward(p, y)──▶ L
+    loss.backward() ──▶ dp ──Sequential.backward──▶ every layer fills dW, db
+    optimizer.step(model.params, model.grads) ──▶ θ updated in place
+
+The names below are the public API; each lives in a module of its own.
+"""
+
+from tinyae.gradcheck import check_layer, check_loss, check_model
+from tinyae.layers import (
+    Dense,
+    Identity,
+    Layer,
+    ReLU,
+    ShapeError,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    activation,
+)
+from tinyae.losses import BCE, MSE, BCEWithLogits, Loss, binary_entropy, get_loss
+from tinyae.model import Sequential
+from tinyae.optim import SGD, Adam, Optimizer, get_optimizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam",
+    "BCE",
+    "BCEWithLogits",
+    "Dense",
+    "Identity",
+    "Layer",
+    "Loss",
+    "MSE",
+    "Optimizer",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "ShapeError",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "activation",
+    "binary_entropy",
+    "check_layer",
+    "check_loss",
+    "check_model",
+    "get_loss",
+    "get_optimizer",
+]

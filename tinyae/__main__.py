@@ -1,0 +1,5 @@
+"""``python -m tinyae`` runs the command-line interface."""
+
+from tinyae.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Named weight initialisers, each drawing from an explicit ``np.random.Generator``.
+
+Why initialisation matters: the scale of ``W`` decides whether the signal keeps its
+size as it passes through the layers.  Too small and activations (and gradients)
+shrink towards 0; too large and sigmoids saturate, their derivative σ(1 − σ) drops to
+≈ 0 and learning stalls — one of the causes of the "blob" in question 1 of
+``shared/seeds.md``.
+
+Every initialiser has the signature ``init(shape, rng) -> W`` with ``shape = (n_in, n_out)``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+Initializer = Callable[[tuple[int, int], np.random.Generator], np.ndarray]
+
+
+def glorot(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Glorot/Xavier uniform (Glorot & Bengio 2010), the default for sigmoid and tanh.
+
+    W ~ U(−a, a) with a = sqrt(6 / (n_in + n_out)), so Var(W) = 2 / (n_in + n_out):
+    the variance of activations and of gradients both stay roughly constant.
+    """
+    n_in, n_out = shape
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+def he(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """He/Kaiming normal (He et al. 2015), for ReLU layers.
+
+    W ~ N(0, 2 / n_in).  ReLU zeroes half of its inputs on average, so the variance
+    needs the extra factor 2 to keep the signal's size from layer to layer.
+    """
+    n_in, _ = shape
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=shape)
+
+
+def identity(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """The identity matrix (ones on the diagonal of a rectangular W); ``rng`` is unused.
+
+    A square linear layer initialised this way reproduces its input exactly — the
+    zero-loss starting point of question 3 in ``shared/seeds.md``.
+    """
+    return np.eye(*shape)
+
+
+def zeros(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """All zeros; ``rng`` is unused.
+
+    Fine for biases, fatal for weights of hidden layers: every unit then computes the
+    same thing and receives the same gradient, so they can never become different.
+    """
+    return np.zeros(shape)
+
+
+INITIALIZERS: dict[str, Initializer] = {
+    "glorot": glorot,
+    "xavier": glorot,
+    "he": he,
+    "kaiming": he,
+    "identity": identity,
+    "zeros": zeros,
+}
+
+
+def get_initializer(name: str) -> Initializer:
+    """Look an initialiser up by name (``"glorot"``, ``"he"``, ``"identity"``, ``"zeros"``)."""
+    try:
+        return INITIALIZERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown initialiser {name!r}; choose one of {sorted(INITIALIZERS)}"
+        ) from None

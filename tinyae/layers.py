@@ -1,0 +1,282 @@
+"""Layers: ``Dense`` and the activations, each with a hand-written backward pass.
+
+The layer contract (follow it and your own layer works everywhere in tinyae,
+including the gradient checker):
+
+* ``forward(x) -> out`` computes the output **and caches** what ``backward`` needs.
+* ``apply(x) -> out`` computes the same output without caching (used by ``predict``).
+* ``backward(dout) -> dx`` takes ∂L/∂out, returns ∂L/∂x, and **adds** the parameter
+  gradients into ``dW``, ``db``, … (``+=``: gradients accumulate until ``zero_grad``).
+  It never modifies ``dout``.
+* ``param_names`` lists the parameters; the gradient of parameter ``W`` is ``dW``.
+
+Shapes: a batch is a 2-D array ``x`` of shape ``(N, D)``, one row per sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinyae.init import get_initializer
+
+
+class ShapeError(ValueError):
+    """An array reached a layer or loss with a shape it cannot take."""
+
+
+class Layer:
+    """Base class: a layer without parameters whose output has the input's width."""
+
+    param_names: tuple[str, ...] = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute the output for a batch ``x`` and cache what ``backward`` needs."""
+        raise NotImplementedError
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Compute the output without caching anything; by default, ``forward``."""
+        return self.forward(x)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Given ∂L/∂out, accumulate parameter gradients and return ∂L/∂x."""
+        raise NotImplementedError
+
+    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """The layer's ``(name, value, gradient)`` triples, e.g. ``("W", W, dW)``."""
+        return [(n, getattr(self, n), getattr(self, "d" + n)) for n in self.param_names]
+
+    def zero_grad(self) -> None:
+        """Set every parameter gradient to 0 (in place, so views stay valid)."""
+        for _, _, grad in self.parameters():
+            grad.fill(0)
+
+    def reset_parameters(self, rng: np.random.Generator) -> None:
+        """Draw fresh parameter values from ``rng``; nothing to do without parameters."""
+
+    def output_dim(self, n_in: int) -> int:
+        """Width of the output for an input of width ``n_in``."""
+        return n_in
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, so ``type(layer)(**layer.config())`` rebuilds it."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: ``out = x @ W + b``.
+
+    Shapes: ``x (N, n_in) → out (N, n_out)``, ``W (n_in, n_out)``, ``b (n_out,)``.
+
+    Backward, with ``dout = ∂L/∂out`` of shape ``(N, n_out)``:
+
+    * ``dW = xᵀ @ dout``      (n_in, n_out) — summed over the batch by the product
+    * ``db = Σ_n dout[n]``    (n_out,)
+    * ``dx = dout @ Wᵀ``      (N, n_in)
+
+    ``init`` names the initialiser of ``W`` (see ``tinyae.init``); ``b`` starts at 0.
+    ``rng`` (a Generator or an int seed) draws the initial weights.  Set
+    ``compute_dx = False`` on a network's first layer: the data needs no gradient,
+    and skipping ``dx`` saves one of the layer's three matrix products.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        init: str = "glorot",
+        rng: np.random.Generator | int = 0,
+    ) -> None:
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ValueError(f"Dense needs n_in ≥ 1 and n_out ≥ 1, got ({n_in}, {n_out})")
+        self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
+        self.initializer = get_initializer(init)
+        self.compute_dx = True
+        self.reset_parameters(np.random.default_rng(rng))
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+
+    def reset_parameters(self, rng: np.random.Generator) -> None:
+        """Draw ``W`` with the layer's initialiser and set ``b`` to 0."""
+        self.W = self.initializer((self.n_in, self.n_out), rng)
+        self.b = np.zeros(self.n_out)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """``x @ W + b`` for ``x`` of shape ``(N, n_in)``."""
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ShapeError(
+                f"{self!r} expects input of shape (N, {self.n_in}), got {x.shape}; "
+                f"check that the previous layer outputs {self.n_in} features"
+            )
+        out = x @ self.W
+        out += self.b  # in place: saves allocating a second (N, n_out) array
+        return out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x @ W + b``, caching ``x`` for ``dW = xᵀ @ dout``."""
+        self.x = x
+        return self.apply(x)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """Accumulate ``dW += xᵀ @ dout``, ``db += Σ dout``; return ``dout @ Wᵀ``."""
+        self.dW += self.x.T @ dout
+        self.db += dout.sum(axis=0)
+        return dout @ self.W.T if self.compute_dx else None
+
+    def output_dim(self, n_in: int) -> int:
+        """``n_out``."""
+        return self.n_out
+
+    def config(self) -> dict[str, Any]:
+        """``{"n_in", "n_out", "init"}``."""
+        return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^(−x)), elementwise, without overflow.
+
+    The naive formula overflows for x ≪ 0 (e^(−x) = inf).  Both branches below need
+    only e^(−|x|), which lies in (0, 1]:  σ(x) = 1 / (1 + e^(−x)) for x ≥ 0 and
+    σ(x) = e^x / (1 + e^x) for x < 0.
+    """
+    e = np.exp(-np.abs(x))
+    numerator = np.where(x >= 0, 1.0, e)
+    e += 1.0
+    numerator /= e
+    return numerator
+
+
+class Sigmoid(Layer):
+    """``p = σ(x)``; backward: ``dx = dout · p (1 − p)``.
+
+    The derivative p (1 − p) is at most 1/4 and ≈ 0 when p is near 0 or 1: a saturated
+    sigmoid passes almost no gradient back, and stacks of them learn slowly.
+    """
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """σ(x), elementwise."""
+        return sigmoid(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """σ(x), caching the output p (the derivative needs only p)."""
+        self.p = sigmoid(x)
+        return self.p
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """``dout · p (1 − p)``."""
+        return dout * self.p * (1.0 - self.p)
+
+
+class Tanh(Layer):
+    """``out = tanh(x)``, range (−1, 1); backward: ``dx = dout · (1 − out²)``."""
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """tanh(x), elementwise."""
+        return np.tanh(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """tanh(x), caching the output."""
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """``dout · (1 − out²)``."""
+        return dout * (1.0 - self.out**2)
+
+
+class ReLU(Layer):
+    """``out = max(x, 0)``; backward: ``dx = dout · [x > 0]``.
+
+    At x = 0 exactly we use the derivative 0, the same convention as ``forward``'s
+    output 0 there (and as PyTorch).  A unit whose input is negative for every sample
+    passes no gradient at all: a "dead" ReLU.
+    """
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """max(x, 0), elementwise."""
+        return np.maximum(x, 0)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """max(x, 0), caching the mask x > 0."""
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """``dout`` where the input was positive, 0 elsewhere."""
+        return np.where(self.mask, dout, 0)
+
+
+class Identity(Layer):
+    """``out = x`` (a linear output); backward: ``dx = dout``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x itself."""
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout itself."""
+        return dout
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise softmax: ``out[n, i] = e^(x[n, i]) / Σ_j e^(x[n, j])``.
+
+    Subtracting each row's maximum first changes nothing mathematically (the factor
+    e^(−max) cancels) but keeps every exponent ≤ 0, so e^x never overflows.
+    """
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+class Softmax(Layer):
+    """Row-wise softmax; each output row is positive and sums to 1.
+
+    The Jacobian of one row is ∂out_i/∂x_j = out_i (δ_ij − out_j), so the
+    vector-Jacobian product is ``dx = out · (dout − Σ_j dout_j out_j)``, computed
+    without ever forming the D × D matrix.
+
+    Because the outputs of a row sum to 1, softmax cannot produce an image (784
+    pixels that sum to 784 × 0.13 on average): see question 2 in ``shared/seeds.md``.
+    """
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """softmax(x) over each row."""
+        return softmax(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """softmax(x), caching the output."""
+        self.out = softmax(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """``out · (dout − Σ_j dout_j out_j)`` row by row."""
+        dot = (dout * self.out).sum(axis=1, keepdims=True)
+        return self.out * (dout - dot)
+
+
+ACTIVATIONS: dict[str, type[Layer]] = {
+    "sigmoid": Sigmoid,
+    "relu": ReLU,
+    "tanh": Tanh,
+    "softmax": Softmax,
+    "identity": Identity,
+    "linear": Identity,
+}
+
+
+def activation(name: str) -> Layer:
+    """A new activation layer by name: ``"sigmoid"``, ``"relu"``, ``"tanh"``, ``"softmax"``, ``"identity"``."""
+    try:
+        return ACTIVATIONS[name.lower()]()
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
+        ) from None

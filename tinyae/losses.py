@@ -1,0 +1,191 @@
+"""Losses with analytic gradients: ``MSE``, ``BCE`` and ``BCEWithLogits``.
+
+Each loss compares a prediction ``p`` with a target ``y`` of the same shape ``(N, D)``:
+
+* ``forward(p, y) -> float`` computes the loss and caches what ``backward`` needs;
+* ``backward() -> dp`` returns ∂L/∂p, shape ``(N, D)``.
+
+Reductions — how the N·D elementwise losses ℓ[n, d] become one number:
+
+========== ============================== =========================================
+reduction  L                              use
+========== ============================== =========================================
+"mean"     (1 / (N·D)) Σ_n Σ_d ℓ[n, d]    Keras and PyTorch default; "per pixel"
+"sum"      Σ_n Σ_d ℓ[n, d]                the whole batch
+"batchmean" (1 / N) Σ_n Σ_d ℓ[n, d]       per sample: the VAE's convention (nats)
+========== ============================== =========================================
+
+So ``batchmean = D · mean`` and ``sum = N · batchmean``.  The division happens exactly
+once, in ``_scale``, and the gradient is multiplied by the same factor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyae.layers import ShapeError, sigmoid
+
+REDUCTIONS = ("mean", "sum", "batchmean")
+
+
+def binary_entropy(y: np.ndarray | float) -> np.ndarray:
+    """H(y) = −y·log y − (1 − y)·log(1 − y) in nats, with 0·log 0 = 0.
+
+    This is BCE's floor: min over p of BCE(p, y) = H(y), reached at p = y.
+    H(0) = H(1) = 0 and H(0.5) = log 2 ≈ 0.693.
+    """
+    y = np.asarray(y, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(y * np.log(y) + (1 - y) * np.log1p(-y))
+    return np.where((y == 0) | (y == 1), 0.0, h)
+
+
+class Loss:
+    """Base class: validates shapes and applies the reduction."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+        self.reduction = reduction
+
+    def _scale(self, shape: tuple[int, ...]) -> float:
+        """The factor that turns a sum over all elements into the chosen reduction."""
+        n_samples, n_elements = shape[0], int(np.prod(shape))
+        return {"sum": 1.0, "mean": 1.0 / n_elements, "batchmean": 1.0 / n_samples}[self.reduction]
+
+    def _check(self, p: np.ndarray, y: np.ndarray) -> None:
+        if p.shape != y.shape:
+            raise ShapeError(
+                f"{type(self).__name__}: prediction p has shape {p.shape} but target y has "
+                f"shape {y.shape}; they must match element for element"
+            )
+
+    def forward(self, p: np.ndarray, y: np.ndarray) -> float:
+        """The reduced loss for prediction ``p`` and target ``y``, both ``(N, D)``."""
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        """∂L/∂p for the last ``forward``, shape ``(N, D)``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+class MSE(Loss):
+    """Squared error: ℓ = (p − y)², ∂ℓ/∂p = 2 (p − y).
+
+    Symmetric around the target: predicting y + 0.1 costs the same as y − 0.1.
+    Its minimum is 0, reached at p = y, for any real-valued target.
+    """
+
+    def forward(self, p: np.ndarray, y: np.ndarray) -> float:
+        """Reduced Σ (p − y)²."""
+        self._check(p, y)
+        self.diff, self.scale = p - y, self._scale(p.shape)
+        return float(np.vdot(self.diff, self.diff)) * self.scale
+
+    def backward(self) -> np.ndarray:
+        """``2 (p − y) · scale``."""
+        return self.diff * (2.0 * self.scale)
+
+
+def _check_targets_in_unit_interval(y: np.ndarray, who: str) -> None:
+    low, high = float(y.min()), float(y.max())
+    if low < 0.0 or high > 1.0 or np.isnan(low) or np.isnan(high):
+        hint = " Pixels in 0..255? Divide them by 255." if high > 1.0 else ""
+        raise ValueError(
+            f"{who} needs targets y in [0, 1] (probabilities), got values from {low:g} to "
+            f"{high:g}.{hint} For real-valued targets outside [0, 1] use MSE."
+        )
+
+
+class BCE(Loss):
+    """Binary cross-entropy on probabilities p ∈ (0, 1) with targets y ∈ [0, 1].
+
+    ℓ(p) = −y·log p − (1 − y)·log(1 − p)
+
+    **Where is it smallest?**  Hold y fixed and differentiate:
+
+        dℓ/dp = −y/p + (1 − y)/(1 − p) = (p − y) / (p (1 − p))
+
+    The denominator is positive on (0, 1), so the slope is negative for p < y, zero
+    only at p = y, and positive for p > y.  The second derivative
+    d²ℓ/dp² = y/p² + (1 − y)/(1 − p)² is positive, so ℓ is convex and p = y is its
+    unique minimum — for *any* target in [0, 1], grey pixels included.
+
+    **What is the smallest value?**  Put p = y:
+    ℓ(y) = −y·log y − (1 − y)·log(1 − y) = H(y), the binary entropy of y
+    (``binary_entropy``).  H(y) > 0 whenever 0 < y < 1, so on grey-level images the
+    loss never reaches 0 even for a perfect reconstruction.  That is expected, not a
+    bug; subtract the mean H(y) of the data to see how far from perfect you are.
+
+    Unlike MSE, BCE is asymmetric around y: for y = 0.8, p = 0.9 and p = 0.7 cost
+    different amounts.  With targets outside [0, 1] the derivation breaks (the loss can
+    be negative and has no minimum at p = y), so such targets are refused.
+
+    ``eps``: p is clipped to [eps, 1 − eps] so that log p stays finite when a sigmoid
+    rounds to exactly 0 or 1 (it does, in float32, for |x| > 17).  1e-7 is Keras'
+    value; it caps each element's loss at −log(1e-7) ≈ 16.1.
+    """
+
+    def __init__(self, reduction: str = "mean", eps: float = 1e-7) -> None:
+        super().__init__(reduction)
+        self.eps = eps
+
+    def forward(self, p: np.ndarray, y: np.ndarray) -> float:
+        """Reduced Σ −y·log p − (1 − y)·log(1 − p), with p clipped to [eps, 1 − eps]."""
+        self._check(p, y)
+        _check_targets_in_unit_interval(y, "BCE")
+        if p.min() < 0 or p.max() > 1:
+            raise ValueError(
+                "BCE needs predictions p in [0, 1]; put a Sigmoid on the output layer, or "
+                "feed the raw scores to BCEWithLogits"
+            )
+        self.p, self.y = np.clip(p, self.eps, 1 - self.eps), y
+        self.scale = self._scale(p.shape)
+        log_likelihood = np.vdot(y, np.log(self.p)) + np.vdot(1 - y, np.log1p(-self.p))
+        return -float(log_likelihood) * self.scale
+
+    def backward(self) -> np.ndarray:
+        """``(p − y) / (p (1 − p)) · scale``."""
+        p = self.p
+        return (p - self.y) / (p * (1 - p)) * self.scale
+
+
+class BCEWithLogits(Loss):
+    """Binary cross-entropy on logits z (p = σ(z)), computed without overflow.
+
+    ℓ(z) = −y·log σ(z) − (1 − y)·log(1 − σ(z)) simplifies to
+    ℓ(z) = log(1 + e^z) − z·y, and to stay finite for large |z| we write
+    log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)):
+
+        ℓ(z) = max(z, 0) − z·y + log1p(e^(−|z|))
+
+    Its gradient is simply ∂ℓ/∂z = σ(z) − y: the σ′(z) = p (1 − p) of the sigmoid
+    cancels BCE's denominator p (1 − p).  That is why a sigmoid output trained with
+    BCE never suffers a saturated output unit, while with MSE it does.
+    """
+
+    def forward(self, z: np.ndarray, y: np.ndarray) -> float:
+        """Reduced Σ max(z, 0) − z·y + log1p(e^(−|z|))."""
+        self._check(z, y)
+        _check_targets_in_unit_interval(y, "BCEWithLogits")
+        self.z, self.y, self.scale = z, y, self._scale(z.shape)
+        elementwise = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        return float(elementwise.sum()) * self.scale
+
+    def backward(self) -> np.ndarray:
+        """``(σ(z) − y) · scale``."""
+        return (sigmoid(self.z) - self.y) * self.scale
+
+
+LOSSES: dict[str, type[Loss]] = {"mse": MSE, "bce": BCE, "bce_logits": BCEWithLogits}
+
+
+def get_loss(name: str, reduction: str = "mean") -> Loss:
+    """A loss by name: ``"mse"``, ``"bce"`` or ``"bce_logits"``."""
+    try:
+        return LOSSES[name.lower()](reduction=reduction)
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
