@@ -1,0 +1,270 @@
+"""Tests for tinyae.plot: what each figure contains, saving, closing, errors, lazy import."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+import tinyae.plot as P
+from tinyae.schedules import Cyclical, LinearWarmup, SigmoidAnneal
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+rng = np.random.default_rng(0)
+X = rng.random((12, 784))
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every test starts and ends without open figures."""
+    plt = P._pyplot()
+    plt.close("all")
+    yield plt
+    plt.close("all")
+
+
+def image_axes(fig):
+    return [ax for ax in fig.axes if ax.images]
+
+
+def gaussian_blob_decoder(z):
+    """Stand-in decoder: a 28 x 28 image whose pixel [0, 0] stores z[:, 0] and [0, 1] z[:, 1]."""
+    images = np.zeros((len(z), 784))
+    images[:, 0], images[:, 1] = z[:, 0], z[:, 1]
+    return images
+
+
+# --- what each figure contains ----------------------------------------------------------
+
+
+def test_reconstructions_has_two_rows_of_n_images():
+    p = X[::-1].copy()
+    fig = P.reconstructions(X, p, n=5, title="epoch 3")
+    axes = image_axes(fig)
+    assert len(axes) == 10
+    top = [ax for ax in axes if ax.get_subplotspec().rowspan.start == 0]
+    np.testing.assert_array_equal(top[2].images[0].get_array(), X[2].reshape(28, 28))
+    assert fig._suptitle.get_text() == "epoch 3"
+
+
+def test_reconstructions_shows_at_most_n_rows_of_data_and_accepts_3d():
+    fig = P.reconstructions(X[:3].reshape(3, 28, 28), X[:3].reshape(3, 28, 28), n=10)
+    assert len(image_axes(fig)) == 6
+
+
+def test_loss_curves_one_line_per_key_against_1_based_epochs():
+    history = {"loss": [3.0, 2.0, 1.5], "val_loss": [3.5, 2.5, 2.0], "kl": [0.1, 0.2, 0.3],
+               "monitors": [{"layer": 0}], "lr": []}  # non-numeric / empty entries are skipped
+    fig = P.loss_curves(history)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["loss", "val_loss", "kl"]
+    np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(lines[1].get_ydata(), [3.5, 2.5, 2.0])
+    assert lines[1].get_linestyle() == "--" and lines[1].get_color() == lines[0].get_color()
+    assert len(fig.axes[0].get_legend().get_texts()) == 3
+
+
+def test_loss_curves_keys_and_logy():
+    history = {"loss": [3.0, 2.0], "recon": [2.5, 1.8], "kl": [0.5, 0.2]}
+    fig = P.loss_curves(history, keys=["kl"], logy=True)
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["kl"]
+    assert fig.axes[0].get_yscale() == "log"
+
+
+def test_latent_scatter_plots_first_two_dimensions_and_says_so():
+    z, labels = rng.normal(size=(50, 4)), rng.integers(0, 10, 50)
+    fig = P.latent_scatter(z, labels)
+    assert len(fig.axes) == 2  # the scatter and its colour bar
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), z[:, :2])
+    assert "first 2 of 4" in fig.axes[0].get_title()
+    assert "first 2" not in P.latent_scatter(z[:, :2], labels).axes[0].get_title()
+
+
+def test_filters_one_image_per_unit_with_symmetric_scale():
+    W = rng.normal(size=(784, 6))
+    W[:, 1] = 0.0  # a dead unit must still draw
+    fig = P.filters(W)
+    axes = image_axes(fig)
+    assert len(axes) == len(fig.axes) == 6  # no empty grid cells left
+    for j, ax in enumerate(axes):
+        vmin, vmax = ax.images[0].get_clim()
+        assert vmin == -vmax and vmax == (np.abs(W[:, j]).max() or 1.0)
+    assert len(image_axes(P.filters(W, n=4))) == 4
+    assert f"max |W| = {np.abs(W).max():.3g}" in fig._suptitle.get_text()
+
+
+def test_filters_default_is_capped(monkeypatch):
+    monkeypatch.setattr(P, "MAX_FILTERS", 3)
+    fig = P.filters(rng.normal(size=(16, 10)))
+    assert len(image_axes(fig)) == 3 and "(3 of 10)" in fig._suptitle.get_text()
+
+
+def test_image_grid_layout():
+    fig = P.image_grid(X[:7], n_cols=3, title="samples from the prior")
+    axes = image_axes(fig)
+    assert len(axes) == len(fig.axes) == 7
+    assert axes[0].get_gridspec().get_geometry() == (3, 3)
+    assert fig._suptitle.get_text() == "samples from the prior"
+
+
+def test_latent_manifold_grid_orientation_and_size():
+    seen = []
+    fig = P.latent_manifold(lambda z: seen.append(z) or gaussian_blob_decoder(z), n=4, limit=2.0)
+    assert len(seen) == 1 and seen[0].shape == (16, 2)
+    mosaic = fig.axes[0].images[0].get_array()
+    assert mosaic.shape == (4 * 28, 4 * 28)
+    assert mosaic[0, 0] == -2.0 and mosaic[0, 1] == 2.0  # top-left cell is z = (-limit, +limit)
+    assert mosaic[3 * 28, 3 * 28] == 2.0 and mosaic[3 * 28, 3 * 28 + 1] == -2.0  # bottom-right
+
+
+def test_latent_manifold_quantile_grid():
+    seen = []
+    P.latent_manifold(lambda z: seen.append(z) or gaussian_blob_decoder(z), n=5, quantiles=True)
+    q = np.linspace(NormalDist().cdf(-3.0), NormalDist().cdf(3.0), 5)
+    expected = [NormalDist().inv_cdf(v) for v in q]
+    np.testing.assert_allclose(np.unique(seen[0][:, 0]), expected, atol=1e-9)
+
+
+def test_schedules_one_line_per_schedule_including_scalar_only_callables():
+    named = {"linear": LinearWarmup(20), "sigmoid": SigmoidAnneal(50), "cyclical": Cyclical(50),
+             "by hand": lambda t: min(1.0, t / 10)}  # fails on arrays, works per step
+    fig = P.schedules(named, total_steps=50)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == list(named)
+    np.testing.assert_array_equal(lines[0].get_xdata(), np.arange(51))
+    np.testing.assert_allclose(lines[2].get_ydata(), Cyclical(50)(np.arange(51)))
+    np.testing.assert_allclose(lines[3].get_ydata(), np.minimum(1, np.arange(51) / 10))
+
+
+def test_beta_sweep_two_log_panels_sorted_with_markers():
+    fig = P.beta_sweep([1.0, 0.01, 0.1], recon=[80, 50, 60], kl=[5, 30, 20])
+    assert len(fig.axes) == 2
+    for ax, expected in zip(fig.axes, ([50, 60, 80], [30, 20, 5])):
+        line, = ax.get_lines()
+        assert ax.get_xscale() == "log" and line.get_marker() == "o"
+        np.testing.assert_array_equal(line.get_xdata(), [0.01, 0.1, 1.0])
+        np.testing.assert_array_equal(line.get_ydata(), expected)
+
+
+def test_loss_vs_target_shapes_of_the_curves():
+    y = 0.8
+    fig = P.loss_vs_target(y)
+    left, right = fig.axes
+    bce, mse, marker = left.get_lines()
+    p = bce.get_xdata()
+    assert 0 < p.min() and p.max() < 1
+    # both curves are >= 0 with their minimum at p = y (BCE shifted by H(y))
+    for line in (bce, mse):
+        assert line.get_ydata().min() > -1e-12
+        assert p[np.argmin(line.get_ydata())] == pytest.approx(y, abs=0.003)
+    assert marker.get_xdata()[0] == y
+    below, above = np.argmin(abs(p - (y - 0.1))), np.argmin(abs(p - (y + 0.1)))
+    assert mse.get_ydata()[below] == pytest.approx(mse.get_ydata()[above])  # symmetric
+    assert bce.get_ydata()[above] > 1.5 * bce.get_ydata()[below]  # 0.9 punished more than 0.7
+    # right panel: one curve and one dashed floor H(y) per target
+    floors = [line for line in right.get_lines() if line.get_linestyle() == "--"]
+    assert len(right.get_lines()) == 8 and len(floors) == 4
+    assert floors[1].get_ydata()[0] == pytest.approx(np.log(2))  # H(0.5) = log 2
+    assert floors[3].get_ydata()[0] == pytest.approx(0.0, abs=1e-6)  # H(1) = 0 up to EPS
+
+
+# --- saving and closing -----------------------------------------------------------------
+
+FIGURES = {
+    "reconstructions": lambda path: P.reconstructions(X, X, n=3, path=path),
+    "loss_curves": lambda path: P.loss_curves({"loss": [2.0, 1.0]}, path=path),
+    "latent_scatter": lambda path: P.latent_scatter(X[:, :2], np.arange(12) % 10, path=path),
+    "filters": lambda path: P.filters(X[:4].T, path=path),
+    "image_grid": lambda path: P.image_grid(X[:4], path=path),
+    "latent_manifold": lambda path: P.latent_manifold(gaussian_blob_decoder, n=3, path=path),
+    "schedules": lambda path: P.schedules({"linear": LinearWarmup(5)}, 10, path=path),
+    "beta_sweep": lambda path: P.beta_sweep([0.1, 1.0], [2.0, 3.0], [1.0, 0.5], path=path),
+    "loss_vs_target": lambda path: P.loss_vs_target(path=path),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_saves_png_in_new_folder_and_closes(name, tmp_path, close_figures):
+    path = tmp_path / "figures" / "nested" / f"{name}.png"
+    fig = FIGURES[name](path)
+    assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 1000
+    assert close_figures.get_fignums() == []
+    assert fig.axes  # the returned figure is still usable
+
+
+def test_without_path_the_figure_stays_open(close_figures):
+    fig = FIGURES["loss_curves"](None)
+    assert close_figures.get_fignums() == [fig.number]
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: P.reconstructions(X, X[:5]), r"x \(12, 784\) and p \(5, 784\) must have the"),
+        (lambda: P.reconstructions(X[:, :700], X[:, :700]), "700 values per image.*not a square"),
+        (lambda: P.reconstructions(X, X, n=0), "n must be an int >= 1"),
+        (lambda: P.reconstructions(X, np.full_like(X, np.nan)), "p contains NaN"),
+        (lambda: P.reconstructions(X[0], X[0]), r"x\[None\]"),
+        (lambda: P.image_grid(rng.random((3, 50))), "not a square"),
+        (lambda: P.image_grid(X, n_cols=0), "n_cols must be an int >= 1"),
+        (lambda: P.loss_curves({"loss": [1.0]}, keys=["val_loss"]),
+         r"'val_loss'.*plottable keys: \['loss'\]"),
+        (lambda: P.loss_curves({"loss": [1.0, -0.5]}, logy=True), "logy=True needs values > 0"),
+        (lambda: P.loss_curves({}), "no list of numbers"),
+        (lambda: P.latent_scatter(X[:, :1], np.zeros(12, int)), "J >= 2"),
+        (lambda: P.latent_scatter(X[:, :2], np.zeros(5, int)), r"labels must have shape \(12,\)"),
+        (lambda: P.latent_scatter(X[:, :2], np.full(12, 10)), "digits 0..9"),
+        (lambda: P.filters(X[:5]), r"did you pass W\.T"),
+        (lambda: P.latent_manifold(lambda z: X[:4], n=3), r"decode\(z\) must return \(9, H\*W\)"),
+        (lambda: P.latent_manifold(lambda z: z, n=3), r"decode\(z\) has 2 values per image"),
+        (lambda: P.latent_manifold(gaussian_blob_decoder, limit=0.0), "limit must be > 0"),
+        (lambda: P.schedules({}, 10), "schedules is empty"),
+        (lambda: P.schedules({"c": LinearWarmup(3)}, 0), "total_steps must be an int >= 1"),
+        (lambda: P.beta_sweep([0.0, 1.0], [1, 2], [1, 2]), "must be > 0 for the log axis"),
+        (lambda: P.beta_sweep([0.1, 1.0], [1, 2], [1]), "same length"),
+        (lambda: P.loss_vs_target(255.0), r"outside \[0, 1\].*divide uint8 pixels by 255"),
+        (lambda: P.loss_vs_target(0.5, targets=(0.2, -0.1)), r"target -0.1 is outside"),
+    ],
+)
+def test_bad_input_gives_clear_errors(call, match, close_figures):
+    with pytest.raises(ValueError, match=match):
+        call()
+    assert close_figures.get_fignums() == []  # checked before drawing anything
+
+
+def test_history_must_be_a_dict():
+    with pytest.raises(TypeError, match="history must be a dict"):
+        P.loss_curves([1.0, 2.0])
+
+
+# --- lazy import and backend choice ------------------------------------------------------
+
+CHECK = ("import sys, tinyae.plot as P; assert 'matplotlib' not in sys.modules, 'imported early'; "
+         "print(P._pyplot().get_backend().lower())")
+
+
+@pytest.mark.parametrize(
+    "env, backend",
+    [
+        ({}, "agg"),  # Linux without a display
+        ({"DISPLAY": ":99", "CI": "true"}, "agg"),  # a display variable, but running under CI
+        ({"MPLBACKEND": "svg"}, "svg"),  # the user's explicit choice wins
+    ],
+)
+def test_import_is_lazy_and_headless_backend_is_agg(env, backend):
+    if not env and not sys.platform.startswith("linux"):
+        pytest.skip("'no DISPLAY means no screen' only holds on Linux")
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND", "CI")}
+    clean["PYTHONPATH"] = str(REPO)
+    result = subprocess.run([sys.executable, "-c", CHECK], env={**clean, **env}, cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == backend

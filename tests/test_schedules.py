@@ -1,0 +1,200 @@
+"""Tests for tinyae.schedules: start/end values, shape of each curve, range, errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from tinyae.schedules import (
+    SCHEDULES,
+    Constant,
+    Cyclical,
+    LinearWarmup,
+    SigmoidAnneal,
+    get_schedule,
+)
+
+steps = st.integers(min_value=1, max_value=5_000)
+ends = st.floats(min_value=0.01, max_value=10.0)
+
+
+def all_schedules(total: int, end: float) -> list:
+    return [
+        Constant(end),
+        LinearWarmup(max(1, total // 3), end=end),
+        SigmoidAnneal(total, end=end),
+        Cyclical(total, n_cycles=min(4, total), end=end),
+    ]
+
+
+# --- values at the start and the end --------------------------------------------------
+
+
+def test_constant_is_constant():
+    assert np.all(Constant(0.1)(np.arange(50)) == 0.1)
+    assert Constant()(0) == 1.0
+
+
+@given(warmup=steps, start=st.floats(0, 0.5), end=st.floats(0.5, 5))
+def test_linear_start_end_and_midpoint(warmup, start, end):
+    s = LinearWarmup(warmup, start=start, end=end)
+    assert s(0) == pytest.approx(start)
+    assert s(warmup) == pytest.approx(end)
+    assert s(10 * warmup) == pytest.approx(end)  # stays at end
+    if warmup % 2 == 0:
+        assert s(warmup // 2) == pytest.approx((start + end) / 2)
+
+
+@given(total=steps, end=ends)
+def test_sigmoid_default_starts_near_zero_and_ends_near_end(total, end):
+    s = SigmoidAnneal(total, end=end)
+    assert s(0) < 0.01 * end
+    assert s(total) > 0.99 * end
+    if total % 2 == 0:
+        assert s(total // 2) == pytest.approx(end / 2)  # the midpoint gives end / 2
+
+
+def test_sigmoid_matches_bowman_formula_where_naive_is_safe():
+    s = SigmoidAnneal(200, k=0.05, midpoint=80, end=2.0)
+    t = np.arange(0, 400)
+    np.testing.assert_allclose(s(t), 2.0 / (1 + np.exp(-0.05 * (t - 80))), rtol=1e-12)
+
+
+def test_sigmoid_huge_k_is_a_step_without_overflow_warnings():
+    s = SigmoidAnneal(100, k=1e6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any overflow RuntimeWarning fails the test
+        w = s(np.array([0, 49, 50, 51, 10**9]))
+    np.testing.assert_array_equal(w, [0.0, 0.0, 0.5, 1.0, 1.0])
+
+
+# --- shape of the curves --------------------------------------------------------------
+
+
+@given(total=steps, end=ends)
+@settings(max_examples=50)
+def test_linear_and_sigmoid_are_non_decreasing(total, end):
+    t = np.arange(2 * total)
+    for s in (LinearWarmup(total, end=end), SigmoidAnneal(total, end=end)):
+        assert np.all(np.diff(s(t)) >= 0), s
+
+
+@given(total=steps, end=ends)
+@settings(max_examples=50)
+def test_every_schedule_stays_in_zero_to_end(total, end):
+    t = np.arange(2 * total + 1)
+    for s in all_schedules(total, end):
+        w = s(t)
+        assert w.min() >= 0 and w.max() <= end * (1 + 1e-12), s
+
+
+def test_cyclical_known_values():
+    s = Cyclical(100, n_cycles=4, ratio=0.5)  # cycles of 25 steps, rising over 12.5
+    np.testing.assert_allclose(s(np.array([0, 5, 12, 13, 24, 25, 30, 99, 100, 500])),
+                               [0, 0.4, 0.96, 1, 1, 0, 0.4, 1, 1, 1])
+
+
+@given(total=st.integers(10, 3_000), cycles=st.integers(1, 8), ratio=st.floats(0.05, 0.9),
+       end=ends)
+@settings(max_examples=60)
+def test_cyclical_resets_at_each_cycle_start_and_reaches_end(total, cycles, ratio, end):
+    period = total / cycles
+    assume(period * (1 - ratio) >= 1)  # at least one whole step sits on the plateau
+    assume(period * ratio >= 2)  # and the ramp is long enough to start below end / 2
+    s = Cyclical(total, n_cycles=cycles, ratio=ratio, end=end)
+    t = np.arange(total)
+    w = s(t)
+    cycle = t * cycles // total  # index of the cycle each step belongs to
+    for c in range(cycles):
+        in_cycle = w[cycle == c]
+        assert in_cycle[0] < end / (ratio * period) + 1e-12  # restarted near 0
+        assert in_cycle.max() == pytest.approx(end)  # reached the top
+        assert np.all(np.diff(in_cycle) >= 0)  # rises, never falls inside a cycle
+    starts = np.flatnonzero(np.diff(cycle)) + 1
+    assert np.all(w[starts] < w[starts - 1])  # each new cycle drops the weight
+    assert len(starts) == cycles - 1
+
+
+def test_cyclical_with_one_cycle_and_ratio_one_is_linear():
+    t = np.arange(100)
+    np.testing.assert_allclose(Cyclical(100, n_cycles=1, ratio=1.0)(t), LinearWarmup(100)(t))
+
+
+# --- scalar and vector calls ------------------------------------------------------------
+
+
+@given(total=steps, t=st.lists(st.integers(0, 20_000), min_size=1, max_size=20))
+@settings(max_examples=50)
+def test_vectorised_equals_scalar(total, t):
+    for s in all_schedules(total, 1.0):
+        vec = s(np.array(t))
+        assert vec.shape == (len(t),)
+        assert [s(i) for i in t] == pytest.approx(list(vec), rel=1e-15, abs=0)
+
+
+def test_scalar_returns_python_float_and_array_keeps_shape():
+    s = SigmoidAnneal(10)
+    assert type(s(3)) is float and type(s(np.int64(3))) is float
+    assert s(np.arange(6).reshape(2, 3)).shape == (2, 3)
+
+
+# --- factory and errors -----------------------------------------------------------------
+
+
+def test_get_schedule_builds_each_name():
+    assert get_schedule("constant", value=0.1) == Constant(0.1)
+    assert get_schedule("linear", warmup_steps=5) == LinearWarmup(5)
+    assert get_schedule("sigmoid", total_steps=5, k=2.0) == SigmoidAnneal(5, k=2.0)
+    assert get_schedule("cyclical", total_steps=8, n_cycles=2) == Cyclical(8, 2)
+    assert set(SCHEDULES) == {"constant", "linear", "sigmoid", "cyclical"}
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"'cosine'.*constant.*cyclical.*linear.*sigmoid"):
+        get_schedule("cosine")
+
+
+def test_wrong_keyword_names_the_arguments():
+    usage = r"Cyclical\(total_steps, n_cycles=4, ratio=0.5, end=1.0\)"
+    with pytest.raises(TypeError, match=r"unexpected keyword.*warmup.*" + usage):
+        get_schedule("cyclical", total_steps=10, warmup=3)
+    with pytest.raises(TypeError, match="missing.*total_steps"):
+        get_schedule("sigmoid")
+
+
+@pytest.mark.parametrize(
+    "build, error, match",
+    [
+        (lambda: LinearWarmup(-5), ValueError, "warmup_steps must be >= 1"),
+        (lambda: LinearWarmup(0), ValueError, "warmup_steps must be >= 1"),
+        (lambda: LinearWarmup(2.5), TypeError, "warmup_steps must be an int"),
+        (lambda: LinearWarmup(True), TypeError, "warmup_steps must be an int"),
+        (lambda: LinearWarmup(10, start=2.0, end=1.0), ValueError, "start .* <= end"),
+        (lambda: Constant(-1.0), ValueError, "value must be a finite number >= 0"),
+        (lambda: Constant(float("nan")), ValueError, "finite"),
+        (lambda: SigmoidAnneal(0), ValueError, "total_steps must be >= 1"),
+        (lambda: SigmoidAnneal(10, k=0.0), ValueError, "k must be > 0"),
+        (lambda: SigmoidAnneal(10, k=-1.0), ValueError, "k must be a finite number >= 0"),
+        (lambda: Cyclical(10, ratio=0.0), ValueError, r"ratio must be in \(0, 1\]"),
+        (lambda: Cyclical(10, ratio=1.5), ValueError, r"ratio must be in \(0, 1\]"),
+        (lambda: Cyclical(10, n_cycles=0), ValueError, "n_cycles must be >= 1"),
+        (lambda: Cyclical(3, n_cycles=4), ValueError, "each cycle needs at least one step"),
+        (lambda: get_schedule("cyclical", total_steps=-1), ValueError, "total_steps must be >= 1"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+@pytest.mark.parametrize("t", [1.5, np.array([0.0, 1.0]), True, "3"])
+def test_non_integer_step_is_rejected(t):
+    with pytest.raises(TypeError, match="step t must be an int"):
+        LinearWarmup(10)(t)
+
+
+def test_negative_step_is_rejected():
+    with pytest.raises(ValueError, match="step t must be >= 0"):
+        Cyclical(10)(np.array([3, -1]))
