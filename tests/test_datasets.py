@@ -1,0 +1,474 @@
+"""Tests for tinyae.datasets: the IDX reader/writer, load_mnist and the downloader.
+
+No test touches the network or the real home folder: an autouse fixture points the
+cache at tmp_path and sets TINYAE_OFFLINE=1; download tests undo only the latter and
+talk to a loopback HTTP server serving small fake MNIST files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tinyae.datasets import (
+    DataError,
+    MNISTUnavailableError,
+    download_mnist,
+    load_mnist,
+    mnist_cache_dir,
+    read_idx,
+    to_idx_bytes,
+    write_idx,
+)
+from tinyae.datasets import mnist as mnist_module
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+STEMS = list(mnist_module.FILES.values())
+
+
+@pytest.fixture(autouse=True)
+def isolated_mnist_env(monkeypatch, tmp_path):
+    """Cache in tmp_path, no data dir from the environment, no network."""
+    monkeypatch.setenv("TINYAE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TINYAE_DATA_DIR", raising=False)
+    monkeypatch.setenv("TINYAE_OFFLINE", "1")
+    return tmp_path / "cache" / "mnist"
+
+
+# ---------------------------------------------------------------- IDX format
+
+IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    array=hnp.arrays(
+        dtype=st.sampled_from(IDX_DTYPES),
+        shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5),
+    ),
+    suffix=st.sampled_from(["", ".gz"]),
+)
+def test_idx_round_trip(tmp_path, array, suffix):
+    path = write_idx(tmp_path / f"a-idx{suffix}", array)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == (suffix == ".gz")
+    back = read_idx(path)
+    assert back.shape == array.shape
+    assert back.dtype == array.dtype and back.dtype.isnative
+    assert back.tobytes() == array.tobytes()  # bitwise, so NaNs compare equal too
+    assert back.flags.writeable
+
+
+def test_idx_header_follows_the_format():
+    data = to_idx_bytes(np.zeros((2, 3), dtype=np.uint8))
+    assert data[:12] == bytes([0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3])
+    assert len(data) == 12 + 6
+    assert to_idx_bytes(np.array([1], dtype=np.int32))[2:] == bytes([0x0C, 1, 0, 0, 0, 1, 0, 0, 0, 1])
+
+
+def test_gzip_is_detected_by_magic_bytes_not_extension(tmp_path):
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    gz_named_plain = tmp_path / "plain.idx"
+    gz_named_plain.write_bytes(gzip.compress(to_idx_bytes(array)))
+    plain_named_gz = tmp_path / "raw.gz"
+    plain_named_gz.write_bytes(to_idx_bytes(array))
+    np.testing.assert_array_equal(read_idx(gz_named_plain), array)
+    np.testing.assert_array_equal(read_idx(plain_named_gz), array)
+
+
+def test_write_idx_gz_is_reproducible(tmp_path):
+    array = np.arange(100, dtype=np.uint8)
+    first = write_idx(tmp_path / "a.gz", array).read_bytes()
+    assert write_idx(tmp_path / "b.gz", array).read_bytes() == first
+
+
+@pytest.mark.parametrize("bad", [np.zeros(3, bool), np.zeros(3, np.uint16), np.zeros(3, complex)])
+def test_write_idx_rejects_dtypes_idx_cannot_store(tmp_path, bad):
+    with pytest.raises(TypeError, match=r"IDX cannot store dtype .*convert the array to one of: uint8"):
+        write_idx(tmp_path / "x.idx", bad)
+
+
+def test_write_idx_rejects_a_scalar(tmp_path):
+    with pytest.raises(ValueError, match="1 to 255 dimensions, got ndim=0"):
+        write_idx(tmp_path / "x.idx", np.uint8(3))
+
+
+_IMAGES = to_idx_bytes(np.zeros((5, 28, 28), dtype=np.uint8))
+_NOISE = to_idx_bytes(np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8))
+_BIG_HEADER = bytes([0, 0, 8, 3]) + np.array([60000, 28, 28], ">u4").tobytes()
+CORRUPTIONS = {
+    "empty": (b"", "the file is empty"),
+    "bad magic": (b"\x01\x02" + _IMAGES[2:], "bad magic number 01 02 08 03"),
+    "unknown dtype": (
+        bytes([0, 0, 0x0A, 1, 0, 0, 0, 1, 7]),
+        "unknown IDX dtype code 0x0A; valid codes are 0x08",
+    ),
+    "header cut": (
+        _IMAGES[:10],
+        "the header announces 3 dimensions (16 header bytes) but the file has only 10",
+    ),
+    "truncated data": (
+        _BIG_HEADER + bytes(1000),
+        "expected 47,040,000 bytes of data for shape (60000, 28, 28) uint8 after the 16-byte "
+        "header, found 1,000; the file is truncated — delete it and download it again",
+    ),
+    "trailing bytes": (_IMAGES + bytes(7), "found 3,927; the file is 7 bytes too long"),
+    "truncated gzip": (gzip.compress(_NOISE)[:2000], "the gzip stream ends early (the file is truncated)"),
+    "gzip trailer cut": (gzip.compress(_NOISE)[:-3], "the gzip stream ends early (the file is truncated)"),
+    "corrupt gzip": (b"\x1f\x8b" + bytes(40), "corrupt gzip data"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_corrupt_idx_files_raise_clear_errors(tmp_path, case):
+    data, problem = CORRUPTIONS[case]
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(data)
+    with pytest.raises(DataError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert problem in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_idx_ndim_mismatch_names_the_file(tmp_path):
+    path = write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(4, dtype=np.uint8))
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte.gz: expected a 3-dimensional .* says 1 "):
+        read_idx(path, ndim=3)
+
+
+def test_read_idx_missing_file(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.gz: cannot read the file"):
+        read_idx(tmp_path / "nope.gz")
+
+
+# ---------------------------------------------------------------- fake MNIST + mirrors
+
+
+def _fake_arrays(seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, size=12, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, size=(6, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, size=6, dtype=np.uint8),
+    }
+
+
+@pytest.fixture(scope="module")
+def fake_mnist():
+    """Small MNIST-shaped files: arrays, gz bytes by file name, checksums, and a corrupt twin."""
+    arrays, other = _fake_arrays(0), _fake_arrays(1)
+    files, corrupt, checksums = {}, {}, {}
+    for key, stem in mnist_module.FILES.items():
+        raw = to_idx_bytes(arrays[key])
+        checksums[stem] = hashlib.sha256(raw).hexdigest()
+        files[f"{stem}.gz"] = gzip.compress(raw, mtime=0)
+        corrupt[f"{stem}.gz"] = gzip.compress(to_idx_bytes(other[key]), mtime=0)
+    return {"arrays": arrays, "files": files, "corrupt": corrupt, "checksums": checksums}
+
+
+def _write_fake_folder(folder: Path, fake, gz: bool = True, stems=STEMS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem in stems:
+        data = fake["files"][f"{stem}.gz"]
+        (folder / (f"{stem}.gz" if gz else stem)).write_bytes(data if gz else gzip.decompress(data))
+    return folder
+
+
+class _MirrorHandler(http.server.BaseHTTPRequestHandler):
+    """Serves /<mode>/<file>; mode: ok, missing (404), slow (never answers), corrupt, short."""
+
+    def do_GET(self):
+        server = self.server
+        server.requests.append(self.path)
+        mode, _, name = self.path.strip("/").partition("/")
+        if mode == "slow":
+            server.release.wait(5)  # longer than the client's timeout; set at teardown
+            return
+        body = (server.corrupt if mode == "corrupt" else server.files).get(name)
+        if mode not in {"ok", "corrupt", "short"} or body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) + (100 if mode == "short" else 0)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture
+def mirror_server(fake_mnist):
+    """A loopback HTTP server; ``url(mode)`` gives a mirror URL behaving as ``mode``."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _MirrorHandler)
+    server.files, server.corrupt = fake_mnist["files"], fake_mnist["corrupt"]
+    server.requests, server.release = [], threading.Event()
+    server.url = lambda mode: f"http://127.0.0.1:{server.server_address[1]}/{mode}/"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Allow downloads (only ever from the loopback mirror_server)."""
+    monkeypatch.delenv("TINYAE_OFFLINE")
+
+
+def _refused_url() -> str:
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def _assert_matches_fake(result, fake):
+    """result (float32 images) holds exactly the fake arrays."""
+    for key, array in fake["arrays"].items():
+        if key.startswith("x"):
+            array = array.reshape(len(array), -1).astype(np.float32) / np.float32(255)
+        np.testing.assert_array_equal(getattr(result, key), array)
+
+
+# ---------------------------------------------------------------- downloader
+
+
+def test_download_lands_in_cache_atomically(
+    online, mirror_server, fake_mnist, isolated_mnist_env, monkeypatch, capsys
+):
+    replaced = []
+    real_replace = mnist_module.os.replace
+
+    def spy_replace(src, dst):
+        # the temp file sits in the cache folder itself, so os.replace is an atomic rename
+        assert Path(src).parent == Path(dst).parent == isolated_mnist_env
+        replaced.append(Path(dst).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(mnist_module.os, "replace", spy_replace)
+    result = load_mnist("mnist", mirrors=[mirror_server.url("ok")], checksums=fake_mnist["checksums"])
+    assert result.name == "mnist" and "(downloaded)" in result.source
+    assert sorted(replaced) == sorted(fake_mnist["files"])
+    assert sorted(p.name for p in isolated_mnist_env.iterdir()) == sorted(fake_mnist["files"])
+    for name, data in fake_mnist["files"].items():
+        assert (isolated_mnist_env / name).read_bytes() == data
+    _assert_matches_fake(result, fake_mnist)
+    assert "downloading http://127.0.0.1" in capsys.readouterr().err
+
+    # second call: served from the cache, no request, and silent when verbose=False
+    n_requests = len(mirror_server.requests)
+    again = load_mnist("mnist", download=False, checksums=fake_mnist["checksums"], verbose=False)
+    assert again.source == str(isolated_mnist_env)
+    assert len(mirror_server.requests) == n_requests
+    assert capsys.readouterr().err == ""
+
+
+def test_404_falls_through_to_next_mirror(online, mirror_server, fake_mnist, capsys):
+    mirrors = [mirror_server.url("missing"), mirror_server.url("ok")]
+    result = load_mnist("mnist", mirrors=mirrors, checksums=fake_mnist["checksums"])
+    _assert_matches_fake(result, fake_mnist)
+    assert "HTTP 404" in capsys.readouterr().err
+    asked_missing = [r for r in mirror_server.requests if r.startswith("/missing/")]
+    assert len(asked_missing) == 1  # a failed mirror is not asked again for the other files
+
+
+def test_checksum_mismatch_is_never_cached(online, mirror_server, fake_mnist, isolated_mnist_env):
+    with pytest.raises(MNISTUnavailableError) as info:
+        load_mnist(
+            "mnist",
+            mirrors=[mirror_server.url("corrupt")],
+            checksums=fake_mnist["checksums"],
+            verbose=False,
+        )
+    message = str(info.value)
+    assert "SHA-256 mismatch" in message and mirror_server.url("corrupt") in message
+    assert list(isolated_mnist_env.iterdir()) == []  # no file, no temp file
+
+
+def test_checksum_mismatch_then_good_mirror(online, mirror_server, fake_mnist):
+    mirrors = [mirror_server.url("corrupt"), mirror_server.url("ok")]
+    result = load_mnist("mnist", mirrors=mirrors, checksums=fake_mnist["checksums"], verbose=False)
+    _assert_matches_fake(result, fake_mnist)
+
+
+def test_a_mirror_given_as_a_string_is_one_mirror(online, mirror_server, fake_mnist):
+    url = mirror_server.url("ok")
+    result = load_mnist("mnist", mirrors=url, checksums=fake_mnist["checksums"], verbose=False)
+    _assert_matches_fake(result, fake_mnist)
+
+
+def test_timeout_falls_through_to_next_mirror(online, mirror_server, fake_mnist, capsys):
+    mirrors = [mirror_server.url("slow"), mirror_server.url("ok")]
+    result = load_mnist("mnist", mirrors=mirrors, checksums=fake_mnist["checksums"], timeout=0.3)
+    _assert_matches_fake(result, fake_mnist)
+    assert "timed out (no data for 0.3 s)" in capsys.readouterr().err
+
+
+def test_all_mirrors_failing_lists_each_reason_and_the_remedy(online, mirror_server, fake_mnist, tmp_path):
+    mirrors = [mirror_server.url("missing"), _refused_url()]
+    mirrors += [mirror_server.url("slow"), mirror_server.url("short")]
+    with pytest.raises(MNISTUnavailableError) as info:
+        download_mnist(
+            tmp_path / "dl",
+            mirrors=mirrors,
+            checksums=fake_mnist["checksums"],
+            timeout=0.3,
+            verbose=False,
+        )
+    message = str(info.value)
+    lines = message.splitlines()
+    for mirror, reason in zip(mirrors, ["HTTP 404", "refused", "timed out", "connection closed after"]):
+        said = [line for line in lines if f"{mirror}train-images-idx3-ubyte.gz: " in line]
+        assert len(said) == 1 and reason in said[0]
+    assert "TINYAE_DATA_DIR" in message and "mnist-mini" in message
+    assert list((tmp_path / "dl").iterdir()) == []
+
+
+def test_download_fetches_only_missing_files(online, mirror_server, fake_mnist, tmp_path):
+    folder = _write_fake_folder(tmp_path / "dl", fake_mnist, stems=STEMS[:3])
+    checksums = fake_mnist["checksums"]
+    download_mnist(folder, mirrors=[mirror_server.url("ok")], checksums=checksums, verbose=False)
+    assert mirror_server.requests == [f"/ok/{STEMS[3]}.gz"]
+
+
+def test_auto_tries_only_the_first_mirrors_then_falls_back(online, mirror_server, fake_mnist, capsys):
+    mirrors = [mirror_server.url("missing"), _refused_url(), mirror_server.url("ok")]
+    result = load_mnist(mirrors=mirrors, checksums=fake_mnist["checksums"])
+    assert result.name == "mnist-mini"
+    assert not any(r.startswith("/ok/") for r in mirror_server.requests)
+    assert "FALLING BACK to the bundled subset 'mnist-mini'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- local folders
+
+
+def test_data_dir_then_env_then_cache(fake_mnist, tmp_path, monkeypatch, isolated_mnist_env):
+    checksums = fake_mnist["checksums"]
+    arg, env = tmp_path / "arg", tmp_path / "env"
+    _write_fake_folder(isolated_mnist_env, fake_mnist)
+    assert load_mnist("mnist", checksums=checksums, verbose=False).source == str(isolated_mnist_env)
+    monkeypatch.setenv("TINYAE_DATA_DIR", str(_write_fake_folder(env, fake_mnist)))
+    assert load_mnist("mnist", checksums=checksums, verbose=False).source == str(env)
+    _write_fake_folder(arg, fake_mnist, gz=False)  # uncompressed names are accepted too
+    result = load_mnist("mnist", arg, checksums=checksums, verbose=False)
+    assert result.source == str(arg)
+    _assert_matches_fake(result, fake_mnist)
+
+
+def test_checksum_mismatch_in_data_dir_names_the_file(fake_mnist, tmp_path):
+    folder = _write_fake_folder(tmp_path / "d", fake_mnist)
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(fake_mnist["corrupt"]["t10k-labels-idx1-ubyte.gz"])
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: SHA-256 of the decompressed data is"):
+        load_mnist("mnist", folder, checksums=fake_mnist["checksums"], verbose=False)
+
+
+def test_mnist_offline_without_data_gives_the_remedy(fake_mnist, tmp_path):
+    partial = _write_fake_folder(tmp_path / "partial", fake_mnist, stems=STEMS[:2])
+    with pytest.raises(MNISTUnavailableError) as info:
+        load_mnist("mnist", partial, verbose=False)
+    message = str(info.value)
+    assert "downloading is disabled (TINYAE_OFFLINE is set)" in message
+    assert f"{partial}: missing t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte" in message
+    assert "data_dir=that_folder" in message and "TINYAE_DATA_DIR" in message and "mnist-mini" in message
+
+
+def test_cache_dir_lookup(monkeypatch, tmp_path):
+    assert mnist_cache_dir() == tmp_path / "cache" / "mnist"
+    monkeypatch.delenv("TINYAE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert mnist_cache_dir() == tmp_path / "xdg" / "tinyae" / "mnist"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert mnist_cache_dir() == tmp_path / "home" / ".cache" / "tinyae" / "mnist"
+
+
+# ---------------------------------------------------------------- load_mnist options, mnist-mini
+
+
+@pytest.mark.parametrize(
+    "kwargs, valid",
+    [
+        ({"name": "fashion"}, "'auto', 'mnist', 'mnist-mini'"),
+        ({"dtype": "int64"}, "'float32', 'float64', 'uint8'"),
+    ],
+)
+def test_unknown_name_or_dtype_lists_the_choices(kwargs, valid):
+    with pytest.raises(ValueError, match=f"unknown {next(iter(kwargs))} .*; choose one of {valid}"):
+        load_mnist(**kwargs)
+
+
+def test_mnist_mini_counts_and_stratification():
+    data = load_mnist("mnist-mini", verbose=False)
+    assert (data.name, data.source) == ("mnist-mini", str(mnist_module.BUNDLED_DIR))
+    assert data.x_train.shape == (10_000, 784) and data.x_test.shape == (2_000, 784)
+    assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.uint8
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    for y, full in ((data.y_train, TRAIN_COUNTS), (data.y_test, TEST_COUNTS)):
+        quota = len(y) * np.array(full) / sum(full)  # proportional stratification
+        assert np.all(np.abs(np.bincount(y, minlength=10) - quota) < 1)
+    assert abs(data.x_train.mean() - 0.1307) < 0.005
+
+
+def test_dtype_uint8_and_binarize():
+    raw = load_mnist("mnist-mini", dtype="uint8", verbose=False)
+    assert raw.x_test.dtype == np.uint8 and raw.x_test.max() == 255
+    binary = load_mnist("mnist-mini", binarize=True, verbose=False)
+    assert binary.x_test.dtype == np.float32
+    np.testing.assert_array_equal(binary.x_test, raw.x_test >= 128)
+    assert set(np.unique(binary.x_test)) == {0.0, 1.0}
+    wide = load_mnist("mnist-mini", dtype="float64", verbose=False)
+    np.testing.assert_array_equal(wide.x_test, raw.x_test / 255)
+
+
+def test_dtype_accepts_numpy_types_and_binarize_keeps_it():
+    data = load_mnist("mnist-mini", dtype=np.uint8, binarize=True, verbose=False)
+    assert data.x_train.dtype == np.uint8
+    assert set(np.unique(data.x_train).tolist()) == {0, 1}
+
+
+def test_bundled_files_are_checksum_verified(monkeypatch):
+    monkeypatch.setitem(mnist_module.MINI_SHA256, "t10k-labels-idx1-ubyte", "0" * 64)
+    with pytest.raises(DataError, match=r"data/t10k-labels-idx1-ubyte.gz: SHA-256 .* expected 0000"):
+        load_mnist("mnist-mini", verbose=False)
+
+
+def test_auto_offline_falls_back_to_mnist_mini_and_says_so(capsys):
+    data = load_mnist()
+    assert data.name == "mnist-mini" and len(data.y_train) == 10_000
+    err = capsys.readouterr().err
+    assert "downloading is disabled (TINYAE_OFFLINE is set)" in err
+    assert "FALLING BACK to the bundled subset 'mnist-mini'" in err
+    assert "using 'mnist-mini'" in err
+
+
+# ---------------------------------------------------------------- the real files
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"full MNIST not found at {SHARED_MNIST}")
+def test_real_mnist_loads_and_verifies():
+    data = load_mnist("mnist", SHARED_MNIST, verbose=False)  # default checksums: verified
+    assert (data.name, data.source) == ("mnist", str(SHARED_MNIST))
+    assert data.x_train.shape == (60_000, 784) and data.x_test.shape == (10_000, 784)
+    assert np.bincount(data.y_train).tolist() == TRAIN_COUNTS
+    assert np.bincount(data.y_test).tolist() == TEST_COUNTS
+    assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
+    assert data.x_train.mean(dtype=np.float64) == pytest.approx(0.1307, abs=1e-4)

@@ -1,0 +1,398 @@
+"""Load MNIST: the full set from disk, the cache or a mirror, or the subset bundled with tinyae.
+
+Names: ``"mnist"`` is the full database (60,000 training / 10,000 test images);
+``"mnist-mini"`` is 10,000 / 2,000 real MNIST images shipped in ``data/`` (see
+``data/PROVENANCE.md``), so everything works offline; ``"auto"`` is full MNIST if it is
+on disk or downloads quickly, else mnist-mini, and always says which (stderr, ``.name``).
+
+Full MNIST is looked for in: 1. the ``data_dir`` argument, 2. ``$TINYAE_DATA_DIR``,
+3. the cache ``$TINYAE_CACHE_DIR/mnist``, else ``$XDG_CACHE_HOME/tinyae/mnist``, else
+``~/.cache/tinyae/mnist``; 4. it is downloaded from :data:`MIRRORS` into that cache,
+unless ``TINYAE_OFFLINE=1`` is set or ``download=False`` (tests and CI never touch the
+network).  A folder may hold the files gzipped (``train-images-idx3-ubyte.gz``) or not.
+
+Every file is checked against the SHA-256 of its decompressed bytes before use.  A
+download that fails the check is never written; one that passes is written atomically
+(temp file, fsync, ``os.replace``), so a half-written file can never be read later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
+
+# The four standard files, by the name of the array they become.
+FILES: dict[str, str] = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+# SHA-256 of the *decompressed* files, copied from shared/mnist/SHA256SUMS.uncompressed
+# (identical to the canonical MNIST files).  Hashing the decompressed bytes makes the
+# check independent of how a mirror happened to gzip them.
+SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# SHA-256 of the decompressed bundled subset files, as printed by tools/make_mnist_mini.py
+# (and listed in data/PROVENANCE.md).
+MINI_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "f2e00b9671eabba07bd118dccd27e110521665bcdbb3c9eac42434b9d947b56f",
+    "train-labels-idx1-ubyte": "f69ea77c844911e29e6762da312758cf37cb9ced3ab86757d0f5f9c22901eea6",
+    "t10k-images-idx3-ubyte": "18ee7d53809ce46338dc04b633f2c6ee1ae09c61fd7bd485a97f2a3e02c176b2",
+    "t10k-labels-idx1-ubyte": "c43ceac1f0dc19b70f40dc038cad808c49cd558b972d32c9a945938d6793ea90",
+}
+
+# Public copies of the original files, tried in this order.
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+NAMES = ("auto", "mnist", "mnist-mini")
+DTYPES = ("float32", "float64", "uint8")
+AUTO_TIMEOUT = 5.0  # seconds per network operation when name="auto" ...
+AUTO_MIRRORS = 2  # ... and how many mirrors it tries, so the fallback comes quickly
+BUNDLED_DIR = Path(__file__).parent / "data"
+
+REMEDY = (
+    "To fix: download the four files "
+    + ", ".join(f"{stem}.gz" for stem in FILES.values())
+    + f" by hand (e.g. from {MIRRORS[0]}) into a folder, then pass "
+    "load_mnist('mnist', data_dir=that_folder) or set TINYAE_DATA_DIR=that_folder; "
+    "or use load_mnist('mnist-mini'), the subset bundled with tinyae (no download needed)."
+)
+
+
+class MNISTUnavailableError(DataError):
+    """Full MNIST is not on disk and could not be downloaded (offline, or every mirror failed)."""
+
+
+@dataclass(frozen=True, repr=False)
+class MNIST:
+    """The result of :func:`load_mnist`.
+
+    Attributes
+    ----------
+    x_train : (N, 784) images, one flattened 28×28 image per row; float in [0, 1]
+        by default, raw pixels 0..255 with ``dtype="uint8"``, {0, 1} with ``binarize``.
+    y_train : (N,) uint8 digit labels 0..9.
+    x_test, y_test : the test split, same layout (M, 784) and (M,).
+    name : ``"mnist"`` or ``"mnist-mini"`` — which data you actually got.
+    source : the folder it was read from, marked "(downloaded)" if fetched just now.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    name: str
+    source: str
+
+    def __repr__(self) -> str:
+        x, x_test = self.x_train, self.x_test  # shapes, not thousands of numbers
+        return (f"MNIST(name={self.name!r}, x_train={x.shape} {x.dtype}, "
+                f"x_test={x_test.shape} {x_test.dtype}, source={self.source!r})")
+
+
+def mnist_cache_dir() -> Path:
+    """The per-user folder that downloads go to (see the module docstring for the order)."""
+    root = os.environ.get("TINYAE_CACHE_DIR")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyae"
+    return Path(root).expanduser() / "mnist"
+
+
+def offline() -> bool:
+    """True when the environment variable ``TINYAE_OFFLINE`` is set to 1/true/yes/on."""
+    return os.environ.get("TINYAE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _say(verbose: bool, message: str) -> None:
+    if verbose:
+        print(f"tinyae: {message}", file=sys.stderr, flush=True)
+
+
+def _find_files(folder: Path) -> dict[str, Path]:
+    """The standard files present in ``folder`` (gzipped name preferred), by array name."""
+    found = {}
+    for key, stem in FILES.items():
+        for candidate in (folder / f"{stem}.gz", folder / stem):
+            if candidate.is_file():
+                found[key] = candidate
+                break
+    return found
+
+
+def _read_verified(path: Path, expected_sha256: str, ndim: int) -> np.ndarray:
+    """Read one IDX file after checking the SHA-256 of its decompressed bytes."""
+    data = decompress(path.read_bytes(), str(path))
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected_sha256:
+        raise DataError(
+            f"{path}: SHA-256 of the decompressed data is {digest}, expected "
+            f"{expected_sha256}; the file is corrupt or is not the file of that name — "
+            "delete it and download it again"
+        )
+    return parse_idx(data, str(path), ndim)
+
+
+def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Read and verify the four files in ``folder``: x (N, 28, 28) and y (N,) per split."""
+    paths = _find_files(folder)
+    missing = [f"{FILES[key]}(.gz)" for key in FILES if key not in paths]
+    if missing:
+        raise DataError(f"{folder}: missing {', '.join(missing)}")
+    arrays = {
+        key: _read_verified(path, checksums[FILES[key]], ndim=3 if key.startswith("x") else 1)
+        for key, path in paths.items()
+    }
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if len(x) != len(y) or x.dtype != np.uint8 or y.dtype != np.uint8:
+            raise DataError(
+                f"{folder}: the {split} files do not match: {len(x)} {x.dtype} images vs "
+                f"{len(y)} {y.dtype} labels (both must be uint8, one label per image)"
+            )
+    return arrays
+
+
+def _describe(err: BaseException, timeout: float) -> str:
+    """A one-line reason for a failed download, e.g. 'HTTP 404 Not Found'."""
+    import urllib.error
+
+    if isinstance(err, urllib.error.HTTPError):
+        return f"HTTP {err.code} {err.reason}"
+    reason = err.reason if isinstance(err, urllib.error.URLError) else err
+    if isinstance(reason, TimeoutError):
+        return f"timed out (no data for {timeout:g} s)"
+    return str(reason) or type(reason).__name__
+
+
+def _fetch(url: str, timeout: float, verbose: bool) -> bytes:
+    """Download ``url`` into memory, drawing a one-line progress indicator on stderr.
+
+    ``timeout`` bounds each network operation (connect, each read), not the whole download.
+    """
+    import urllib.request  # networking imports cost ~25 ms; only pay them when downloading
+
+    request = urllib.request.Request(url, headers={"User-Agent": "tinyae"})
+    chunks, done = [], 0
+    try:
+        if verbose:
+            sys.stderr.write(f"tinyae: downloading {url} ")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            while chunk := response.read(1 << 16):
+                chunks.append(chunk)
+                done += len(chunk)
+                if verbose:
+                    of_total = f"/{total / 1e6:.1f}" if total else ""
+                    sys.stderr.write(f"\rtinyae: downloading {url} {done / 1e6:.1f}{of_total} MB")
+    finally:
+        if verbose:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+    if total and done != total:
+        raise DataError(f"connection closed after {done:,} of {total:,} bytes")
+    return b"".join(chunks)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
+        os.replace(tmp, path)  # atomic on POSIX and Windows
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def download_mnist(
+    folder: str | os.PathLike | None = None,
+    *,
+    mirrors: Sequence[str] = MIRRORS,
+    checksums: Mapping[str, str] = SHA256,
+    timeout: float = 30.0,
+    verbose: bool = True,
+) -> Path:
+    """Download the MNIST files missing from ``folder`` (default: the cache) and return it.
+
+    Each file is fetched as ``<mirror><name>.gz``, trying ``mirrors`` in order; any error
+    (HTTP error, timeout, refused connection, short read, SHA-256 mismatch of the
+    decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
+    that failed once is not asked again in this call.  Only verified files are written,
+    atomically.  Raises :class:`MNISTUnavailableError` listing what every mirror said.
+    """
+    from http.client import HTTPException  # lazy, like urllib in _fetch
+
+    folder = Path(folder) if folder is not None else mnist_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    present = _find_files(folder)
+    live, failures = list(mirrors), []
+    for key, stem in FILES.items():
+        if key in present:
+            continue
+        for mirror in list(live):
+            url = f"{mirror.rstrip('/')}/{stem}.gz"
+            try:
+                raw = _fetch(url, timeout, verbose)
+                digest = hashlib.sha256(decompress(raw, url)).hexdigest()
+                if digest != checksums[stem]:
+                    raise DataError(f"SHA-256 mismatch: got {digest}, expected {checksums[stem]}")
+            except (OSError, ValueError, HTTPException) as err:
+                failures.append(f"{url}: {_describe(err, timeout)}")
+                live.remove(mirror)
+                _say(verbose, failures[-1] + ("; trying the next mirror" if live else ""))
+                continue
+            name = stem + ".gz" if raw.startswith(GZIP_MAGIC) else stem
+            _atomic_write(folder / name, raw)
+            break
+        else:
+            said = "\n  ".join(failures) or "(no mirrors given)"
+            raise MNISTUnavailableError(
+                f"could not download {stem}.gz from any mirror\n  {said}\n{REMEDY}"
+            )
+    return folder
+
+
+def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
+    """(label, folder) pairs to look in for full MNIST, in lookup order."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(("data_dir argument", Path(data_dir).expanduser()))
+    if os.environ.get("TINYAE_DATA_DIR"):
+        dirs.append(("TINYAE_DATA_DIR", Path(os.environ["TINYAE_DATA_DIR"]).expanduser()))
+    dirs.append(("cache", mnist_cache_dir()))
+    return dirs
+
+
+def _load_full(data_dir, *, download, mirrors, checksums, timeout, verbose):
+    """Find (or download) and verify full MNIST; returns (arrays, source description)."""
+    looked = []
+    for label, folder in _search_dirs(data_dir):
+        found = _find_files(folder)
+        if len(found) == len(FILES):
+            return _load_folder(folder, checksums), str(folder)
+        what = "missing " + ", ".join(FILES[k] for k in FILES if k not in found)
+        looked.append(f"{label} {folder}: {what if found or folder.is_dir() else 'no such folder'}")
+        if label != "cache":
+            _say(verbose, f"full MNIST not in {looked[-1]}")
+    where = "Looked in:\n  " + "\n  ".join(looked)
+    if offline() or not download:
+        why = "TINYAE_OFFLINE is set" if offline() else "download=False"
+        raise MNISTUnavailableError(
+            f"full MNIST not found and downloading is disabled ({why})\n{where}\n{REMEDY}"
+        )
+    cache = mnist_cache_dir()
+    try:
+        download_mnist(cache, mirrors=mirrors, checksums=checksums, timeout=timeout, verbose=verbose)
+    except MNISTUnavailableError as err:
+        raise MNISTUnavailableError(f"full MNIST not found locally and {err}\n{where}") from None
+    return _load_folder(cache, checksums), f"{cache} (downloaded)"
+
+
+def _images(x: np.ndarray, dtype: str, binarize: bool) -> np.ndarray:
+    """uint8 (N, 28, 28) -> (N, 784) in the requested dtype and scale."""
+    x = x.reshape(len(x), -1)
+    if binarize:
+        return (x > 127).astype(dtype)  # x / 255 > 0.5  <=>  x > 127.5
+    if dtype == "uint8":
+        return x
+    x = x.astype(dtype)
+    x /= 255
+    return x
+
+
+def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
+
+
+def load_mnist(
+    name: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    *,
+    dtype: str = "float32",
+    binarize: bool = False,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    checksums: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    verbose: bool = True,
+) -> MNIST:
+    """Load MNIST as flattened images x (N, 784) and labels y (N,) uint8.
+
+    Parameters
+    ----------
+    name : ``"auto"`` (full MNIST if on disk or quickly downloadable — at most
+        ``AUTO_MIRRORS`` mirrors, ``AUTO_TIMEOUT`` s each — else the bundled subset),
+        ``"mnist"`` (full set, or :class:`MNISTUnavailableError` with the remedy) or
+        ``"mnist-mini"`` (the bundled subset; ``data_dir`` and download are ignored).
+    data_dir : a folder holding the four standard files, looked in first.
+    dtype : ``"float32"`` (default) or ``"float64"``: pixels scaled to x = pixel / 255
+        in [0, 1]; ``"uint8"``: raw pixels 0..255 (4× less memory; scale per batch).
+    binarize : if True, x = 1 where pixel / 255 > 0.5 (pixel ≥ 128) else 0, in ``dtype``.
+    download : allow downloading (also disabled by the environment TINYAE_OFFLINE=1).
+    mirrors, checksums : override :data:`MIRRORS` and :data:`SHA256` (used by tests).
+    timeout : seconds per network operation.
+    verbose : print which data was used, and download progress, on stderr.
+
+    Returns
+    -------
+    :class:`MNIST` with x_train, y_train, x_test, y_test, name and source.
+    """
+    _check_choice("name", name, NAMES)
+    with contextlib.suppress(TypeError):
+        dtype = np.dtype(dtype).name  # also accept np.float32, np.dtype("uint8"), ...
+    _check_choice("dtype", dtype, DTYPES)
+    arrays = None
+    if name != "mnist-mini":
+        if isinstance(mirrors, str):  # one URL, not a sequence of one-letter "mirrors"
+            mirrors = [mirrors]
+        mirrors = tuple(MIRRORS if mirrors is None else mirrors)
+        if name == "auto":
+            mirrors, timeout = mirrors[:AUTO_MIRRORS], min(timeout, AUTO_TIMEOUT)
+        checksums = SHA256 if checksums is None else checksums
+        try:
+            arrays, source = _load_full(data_dir, download=download, mirrors=mirrors,
+                                        checksums=checksums, timeout=timeout, verbose=verbose)
+            used = "mnist"
+        except MNISTUnavailableError as err:
+            if name == "mnist":
+                raise
+            _say(verbose, f"{str(err).splitlines()[0]}\ntinyae: FALLING BACK to the bundled "
+                          "subset 'mnist-mini'; load_mnist('mnist') explains how to get full MNIST")
+    if arrays is None:
+        arrays, used, source = _load_folder(BUNDLED_DIR, MINI_SHA256), "mnist-mini", str(BUNDLED_DIR)
+    n_train, n_test = len(arrays["y_train"]), len(arrays["y_test"])
+    _say(verbose, f"using {used!r}: {n_train:,} train / {n_test:,} test images from {source}")
+    return MNIST(
+        x_train=_images(arrays["x_train"], dtype, binarize),
+        y_train=arrays["y_train"],
+        x_test=_images(arrays["x_test"], dtype, binarize),
+        y_test=arrays["y_test"],
+        name=used,
+        source=source,
+    )
