@@ -9,7 +9,9 @@ Follow one batch through the package::
 The names below are the public API; each lives in a module of its own.
 """
 
+from tinyae.datasets import load_mnist
 from tinyae.gradcheck import check_layer, check_loss, check_model
+from tinyae.io import load, save
 from tinyae.layers import (
     Dense,
     Identity,
@@ -23,12 +25,26 @@ from tinyae.layers import (
 )
 from tinyae.losses import BCE, MSE, BCEWithLogits, Loss, binary_entropy, get_loss
 from tinyae.model import Sequential
+from tinyae.models import Autoencoder, dense_autoencoder
 from tinyae.optim import SGD, Adam, Optimizer, get_optimizer
+from tinyae.train import Callback, EarlyStopping, EpochHook, History, TrainingError, evaluate, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam",
+    "Autoencoder",
+    "Callback",
+    "EarlyStopping",
+    "EpochHook",
+    "History",
+    "TrainingError",
+    "dense_autoencoder",
+    "evaluate",
+    "fit",
+    "load",
+    "load_mnist",
+    "save",
     "BCE",
     "BCEWithLogits",
     "Dense",

@@ -144,7 +144,9 @@ class BCE(Loss):
             )
         self.p, self.y = np.clip(p, self.eps, 1 - self.eps), y
         self.scale = self._scale(p.shape)
-        log_likelihood = np.vdot(y, np.log(self.p)) + np.vdot(1 - y, np.log1p(-self.p))
+        # log(1 − p) rather than log1p(−p): p ≥ eps already bounds the rounding of 1 − p,
+        # and NumPy's float32 log is several times faster than its log1p.
+        log_likelihood = np.vdot(y, np.log(self.p)) + np.vdot(1 - y, np.log(1 - self.p))
         return -float(log_likelihood) * self.scale
 
     def backward(self) -> np.ndarray:

@@ -10,6 +10,8 @@ so you can compare numbers step by step.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -17,32 +19,33 @@ class Optimizer:
     """Base class: checks the learning rate and keeps per-parameter state."""
 
     def __init__(self, lr: float) -> None:
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning rate must be a positive finite number, got lr={lr}")
         self.lr = lr
         self.t = 0  # number of steps taken
         self.state: dict[str, np.ndarray] = {}
 
-    def _buffer(self, name: str, params: np.ndarray) -> np.ndarray:
-        """The state vector ``name`` (e.g. Adam's ``m``), created as zeros at the first step."""
-        if name not in self.state:
-            self.state[name] = np.zeros_like(params)
-        buffer = self.state[name]
-        if buffer.shape != params.shape:
-            raise ValueError(
-                f"{type(self).__name__} was used with {buffer.size} parameters and now gets "
-                f"{params.size}; create a new optimizer for each model"
-            )
-        return buffer
+    def _buffers(self, params: np.ndarray, grads: np.ndarray, *names: str) -> list[np.ndarray]:
+        """Check one step's arguments, count the step, and return the named state vectors.
+
+        State vectors (Adam's ``m``, ``v``, …) are created as zeros at the first step;
+        the step is counted only once the arguments are known to fit.
+        """
+        if params.shape != grads.shape:
+            raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same shape")
+        for name in names:
+            self.state.setdefault(name, np.zeros_like(params))
+            if self.state[name].shape != params.shape:
+                raise ValueError(
+                    f"{type(self).__name__} was used with {self.state[name].size} parameters and "
+                    f"now gets {params.size}; create a new optimizer for each model"
+                )
+        self.t += 1
+        return [self.state[name] for name in names]
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """Update ``params`` in place from ``grads`` (same shape)."""
         raise NotImplementedError
-
-    def _check(self, params: np.ndarray, grads: np.ndarray) -> None:
-        if params.shape != grads.shape:
-            raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same shape")
-        self.t += 1
 
 
 class SGD(Optimizer):
@@ -67,11 +70,11 @@ class SGD(Optimizer):
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """One SGD update of ``params`` in place."""
-        self._check(params, grads)
         if self.momentum == 0:
+            self._buffers(params, grads)
             params -= self.lr * grads
             return
-        v = self._buffer("v", params)
+        (v,) = self._buffers(params, grads, "v")
         v *= self.momentum
         v += grads
         params -= self.lr * (grads + self.momentum * v if self.nesterov else v)
@@ -99,22 +102,29 @@ class Adam(Optimizer):
         super().__init__(lr)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"beta1 and beta2 must be in [0, 1), got {beta1}, {beta2}")
+        if not eps >= 0:
+            raise ValueError(f"eps must be ≥ 0, got {eps}")
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """One Adam update of ``params`` in place."""
-        self._check(params, grads)
-        m, v = self._buffer("m", params), self._buffer("v", params)
+        # `scratch` holds each intermediate in turn: θ-sized temporaries allocated and
+        # freed at every step would cost more than the arithmetic itself.
+        m, v, scratch = self._buffers(params, grads, "m", "v", "scratch")
         m *= self.beta1
-        m += (1 - self.beta1) * grads
+        m += np.multiply(grads, 1 - self.beta1, out=scratch)
         v *= self.beta2
-        v += (1 - self.beta2) * np.square(grads)
-        m_hat_scale = 1 / (1 - self.beta1**self.t)
-        v_hat_sqrt_scale = 1 / np.sqrt(1 - self.beta2**self.t)
-        denominator = np.sqrt(v)
-        denominator *= v_hat_sqrt_scale
-        denominator += self.eps
-        params -= (self.lr * m_hat_scale) * m / denominator
+        np.multiply(grads, grads, out=scratch)
+        scratch *= 1 - self.beta2
+        v += scratch
+        # √v̂ + ε, then m̂ / (√v̂ + ε), then the step; bias corrections are Python floats
+        # (a NumPy float64 scalar would silently promote the float32 arithmetic).
+        np.sqrt(v, out=scratch)
+        scratch *= 1 / math.sqrt(1 - self.beta2**self.t)
+        scratch += self.eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / (1 - self.beta1**self.t)
+        params -= scratch
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"
@@ -126,7 +136,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
 def get_optimizer(name: str, lr: float, **kwargs: float) -> Optimizer:
     """An optimizer by name (``"sgd"`` or ``"adam"``) with learning rate ``lr``."""
     try:
-        cls = OPTIMIZERS[name.lower()]
+        cls = OPTIMIZERS[str(name).lower()]
     except KeyError:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}") from None
     return cls(lr=lr, **kwargs)
