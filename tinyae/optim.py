@@ -34,7 +34,8 @@ class Optimizer:
         if params.shape != grads.shape:
             raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same shape")
         for name in names:
-            self.state.setdefault(name, np.zeros_like(params))
+            if name not in self.state:
+                self.state[name] = np.zeros_like(params)
             if self.state[name].shape != params.shape:
                 raise ValueError(
                     f"{type(self).__name__} was used with {self.state[name].size} parameters and "
