@@ -14,12 +14,14 @@ from tinyae.gradcheck import check_layer, check_loss, check_model
 from tinyae.io import load, save
 from tinyae.layers import (
     Dense,
+    Destandardize,
     Identity,
     Layer,
     ReLU,
     ShapeError,
     Sigmoid,
     Softmax,
+    Standardize,
     Tanh,
     activation,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "BCE",
     "BCEWithLogits",
     "Dense",
+    "Destandardize",
     "Identity",
     "Layer",
     "Loss",
@@ -59,6 +62,7 @@ __all__ = [
     "ShapeError",
     "Sigmoid",
     "Softmax",
+    "Standardize",
     "Tanh",
     "activation",
     "binary_entropy",

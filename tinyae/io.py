@@ -23,7 +23,7 @@ from tinyae.models.autoencoder import Autoencoder
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     layer_module.Dense, layer_module.Sigmoid, layer_module.ReLU, layer_module.Tanh,
-    layer_module.Softmax, layer_module.Identity,
+    layer_module.Softmax, layer_module.Identity, layer_module.Standardize,
 )}
 
 
@@ -74,10 +74,17 @@ def from_config(config: dict[str, Any]) -> Any:
 
 
 def _sequential(config: dict[str, Any]) -> Sequential:
-    layers = []
+    layers, open_standardize = [], []
     for spec in config["layers"]:
         spec = dict(spec)
         kind = spec.pop("type")
+        if kind == "Destandardize":  # pairs with the nearest open Standardize, like brackets
+            layers.append(layer_module.Destandardize(open_standardize.pop()))
+            continue
+        if kind == "Standardize":
+            open_standardize.append(layer_module.Standardize(**spec))
+            layers.append(open_standardize[-1])
+            continue
         if kind not in LAYER_TYPES:
             raise ValueError(f"cannot rebuild layer {kind!r}: tinyae knows {sorted(LAYER_TYPES)}")
         layers.append(LAYER_TYPES[kind](**spec))

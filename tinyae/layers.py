@@ -282,3 +282,68 @@ def activation(name: str) -> Layer:
         raise ValueError(
             f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
         ) from None
+
+
+class Standardize(Layer):
+    """Per-sample standardisation: ``out = (x − mu) / sigma``, row by row.
+
+    ``mu`` and ``sigma`` (shape ``(N, 1)``) are the mean and standard deviation of each
+    sample's D features, with ``sigma = sqrt(var + eps)``.  Paired with a
+    ``Destandardize`` at the output, the layers in between see every sample with mean 0
+    and spread 1, however tiny its variations — the fix of question 3 in
+    ``shared/seeds.md`` (data around 1.109 with std 0.00124).
+
+    Backward (x̂ = out): ``dx = (dout − mean(dout) − x̂ · mean(dout · x̂)) / sigma``,
+    means taken over each row.  Both ``forward`` and ``apply`` record the batch's
+    ``mu`` and ``sigma``: the paired ``Destandardize`` needs them on the way out.
+    """
+
+    def __init__(self, eps: float = 1e-12) -> None:
+        self.eps = eps
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """``(x − mu) / sigma`` per row, recording ``mu`` and ``sigma``."""
+        self.mu = x.mean(axis=1, keepdims=True)
+        self.sigma = np.sqrt(x.var(axis=1, keepdims=True) + self.eps)
+        return (x - self.mu) / self.sigma
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``(x − mu) / sigma`` per row, caching x̂ for backward."""
+        self.x_hat = self.apply(x)
+        return self.x_hat
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """``(dout − mean(dout) − x̂ · mean(dout · x̂)) / sigma``, row by row."""
+        mean_dout = dout.mean(axis=1, keepdims=True)
+        mean_dout_x_hat = (dout * self.x_hat).mean(axis=1, keepdims=True)
+        return (dout - mean_dout - self.x_hat * mean_dout_x_hat) / self.sigma
+
+    def config(self) -> dict[str, Any]:
+        """``{"eps"}``."""
+        return {"eps": self.eps}
+
+
+class Destandardize(Layer):
+    """Undo a ``Standardize``: ``out = h · sigma + mu`` with that layer's batch statistics.
+
+    ``mu`` and ``sigma`` come from the data, not from parameters, so backward treats
+    them as constants: ``dh = dout · sigma``.  (The gradient with respect to every
+    parameter is exact; the gradient with respect to the model's *input* would also
+    flow through mu and sigma, which this layer leaves out.)
+    """
+
+    def __init__(self, source: Standardize) -> None:
+        if not isinstance(source, Standardize):
+            raise TypeError(f"Destandardize needs the Standardize layer it undoes, got {source!r}")
+        self.source = source
+
+    def forward(self, h: np.ndarray) -> np.ndarray:
+        """``h · sigma + mu``."""
+        return h * self.source.sigma + self.source.mu
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """``dout · sigma``."""
+        return dout * self.source.sigma
+
+    def __repr__(self) -> str:
+        return "Destandardize()"
