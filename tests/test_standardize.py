@@ -10,8 +10,10 @@ from tinyae.scaling import StandardScaler
 
 
 @GRADCHECK
-@given(x=batches(d=st.integers(2, 6)))
+@given(x=batches(d=st.integers(3, 6)))
 def test_standardize_gradient(x):
+    # D ≥ 3: a standardised row of two features is always (−1, +1), whatever x — its
+    # gradient is exactly 0 and the check would only compare rounding noise.
     x = x + np.arange(x.shape[1])  # rows with spread, so sigma is not ~0
     report = check_layer(Standardize(), x)
     assert report.max_error < 1e-7, report
