@@ -15,6 +15,8 @@ from typing import Callable
 
 import numpy as np
 
+from tinyae.registry import lookup
+
 Initializer = Callable[[tuple[int, int], np.random.Generator], np.ndarray]
 
 
@@ -69,9 +71,4 @@ INITIALIZERS: dict[str, Initializer] = {
 
 def get_initializer(name: str) -> Initializer:
     """Look an initialiser up by name (``"glorot"``, ``"he"``, ``"identity"``, ``"zeros"``)."""
-    try:
-        return INITIALIZERS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown initialiser {name!r}; choose one of {sorted(INITIALIZERS)}"
-        ) from None
+    return lookup(INITIALIZERS, name, "initialiser")

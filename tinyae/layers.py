@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinyae.init import get_initializer
+from tinyae.registry import lookup
 
 
 class ShapeError(ValueError):
@@ -276,12 +277,7 @@ ACTIVATIONS: dict[str, type[Layer]] = {
 
 def activation(name: str) -> Layer:
     """A new activation layer by name: ``"sigmoid"``, ``"relu"``, ``"tanh"``, ``"softmax"``, ``"identity"``."""
-    try:
-        return ACTIVATIONS[name.lower()]()
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
-        ) from None
+    return lookup(ACTIVATIONS, name, "activation")()
 
 
 class Standardize(Layer):

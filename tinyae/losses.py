@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyae.layers import ShapeError, sigmoid
+from tinyae.registry import lookup
 
 REDUCTIONS = ("mean", "sum", "batchmean")
 
@@ -187,7 +188,4 @@ LOSSES: dict[str, type[Loss]] = {"mse": MSE, "bce": BCE, "bce_logits": BCEWithLo
 
 def get_loss(name: str, reduction: str = "mean") -> Loss:
     """A loss by name: ``"mse"``, ``"bce"`` or ``"bce_logits"``."""
-    try:
-        return LOSSES[name.lower()](reduction=reduction)
-    except KeyError:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+    return lookup(LOSSES, name, "loss")(reduction=reduction)

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from tinyae.registry import lookup
+
 
 class Optimizer:
     """Base class: checks the learning rate and keeps per-parameter state."""
@@ -136,8 +138,4 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
 
 def get_optimizer(name: str, lr: float, **kwargs: float) -> Optimizer:
     """An optimizer by name (``"sgd"`` or ``"adam"``) with learning rate ``lr``."""
-    try:
-        cls = OPTIMIZERS[str(name).lower()]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}") from None
-    return cls(lr=lr, **kwargs)
+    return lookup(OPTIMIZERS, name, "optimizer")(lr=lr, **kwargs)
