@@ -125,3 +125,13 @@ def test_history_saves_as_json_and_csv(tmp_path):
     assert json.loads((tmp_path / "h.json").read_text()) == {"loss": [0.5, 0.25], "val_loss": [0.6, 0.3]}
     history.save(tmp_path / "h.csv")
     assert (tmp_path / "h.csv").read_text().splitlines() == ["epoch,loss,val_loss", "1,0.5,0.6", "2,0.25,0.3"]
+
+
+def test_diverging_weights_are_reported_as_a_training_error_not_as_bad_data():
+    """Once the weights overflow, the decoder sees inf codes: that is divergence, not bad samples."""
+    from tinyae.models import dense_autoencoder
+
+    model = dense_autoencoder("8-4-8", hidden="identity", output="identity")
+    with pytest.raises(TrainingError, match="loss became (nan|inf).*learning rate"):
+        with np.errstate(all="ignore"):
+            fit(model, data() * 100, loss=MSE(), optimizer=SGD(1e6), epochs=20, verbose=False)

@@ -127,9 +127,14 @@ class Sequential:
         """Output width, or None if no layer fixes it."""
         return self.widths[-1]
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Run the batch through every layer, caching for ``backward``.  ``(N, n_in) → (N, n_out)``."""
-        out = check_batch(x, self.n_in, self.dtype)
+    def forward(self, x: np.ndarray, check: bool = True) -> np.ndarray:
+        """Run the batch through every layer, caching for ``backward``.  ``(N, n_in) → (N, n_out)``.
+
+        ``check=False`` skips the input checks of ``check_batch``: a composite model
+        passes it for a part whose input is another part's output, not data — NaN
+        there means diverging weights (``fit`` reports that), not bad samples.
+        """
+        out = check_batch(x, self.n_in, self.dtype) if check else x
         for layer in self.layers:
             out = layer.forward(out)
         return out

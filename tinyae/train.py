@@ -206,7 +206,7 @@ def fit(
                 callback.on_batch_begin(model, step)
             terms = _train_step(model, x, y, idx, loss, optimizer, metrics)
             if not math.isfinite(terms["loss"]):
-                raise TrainingError(_nan_message(terms, epoch, step, optimizer), history)
+                raise TrainingError(_nan_message(terms, epoch, step, model, optimizer), history)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * len(idx)
             step += 1
@@ -256,12 +256,16 @@ def _check_fit_arguments(x: np.ndarray, y: np.ndarray | None, epochs: int, batch
         raise ValueError(f"epochs and batch_size must be ≥ 1, got epochs={epochs}, batch_size={batch_size}")
 
 
-def _nan_message(terms: dict[str, float], epoch: int, step: int, optimizer: Optimizer) -> str:
+def _nan_message(terms: dict[str, float], epoch: int, step: int, model: Any, optimizer: Optimizer) -> str:
+    weights = (
+        "the weights are still finite (that update was not applied)"
+        if np.isfinite(model.params).all()
+        else "the weights themselves have overflowed: reload a saved model or start again"
+    )
     return (
-        f"the loss became {terms['loss']} at epoch {epoch + 1}, batch {step + 1}; training stopped "
-        f"before that update, so the weights are the last finite ones. Usual causes: a learning "
-        f"rate too large for this model ({optimizer!r}: try 10× smaller), inputs not scaled to "
-        f"[0, 1], or NaN in the data."
+        f"the loss became {terms['loss']} at epoch {epoch + 1}, batch {step + 1}, so training "
+        f"stopped; {weights}. Usual causes: a learning rate too large for this model "
+        f"({optimizer!r}: try 10× smaller), inputs not scaled to [0, 1], or NaN in the data."
     )
 
 

@@ -39,7 +39,7 @@ class Autoencoder:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Reconstruction ``p`` of ``x``, caching for backward.  ``(N, D) → (N, D)``."""
-        return self.decoder.forward(self.encoder.forward(x))
+        return self.decoder.forward(self.encoder.forward(x), check=False)
 
     def backward(self, dp: np.ndarray) -> np.ndarray | None:
         """Backpropagate ∂L/∂p through the decoder, then the encoder."""
