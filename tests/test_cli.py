@@ -1,0 +1,160 @@
+"""The command line end to end: ``tinyae train`` writes its files, bad flags fail cleanly.
+
+Nothing touches the network or the home folder: an autouse fixture sets
+TINYAE_OFFLINE=1 and points the cache at tmp_path; training uses the bundled subset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinyae
+from tinyae.cli import build_parser, main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FILES = ("model.npz", "history.csv", "history.json", "reconstructions.png", "loss.png",
+         "filters.png", "latent.png")
+QUICK = ["train", "--dataset", "mnist-mini", "--epochs", "1", "--limit", "1000"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("TINYAE_OFFLINE", "1")
+    monkeypatch.setenv("TINYAE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TINYAE_DATA_DIR", raising=False)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One quick training run shared by the tests that inspect its output."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TINYAE_OFFLINE", "1")
+        patch.setenv("TINYAE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        patch.delenv("TINYAE_DATA_DIR", raising=False)
+        out = tmp_path_factory.mktemp("run")
+        (out / "notes.txt").write_text("mine")  # someone's file: must survive the run
+        (out / "loss.png").write_bytes(b"stale")  # an old output: must be rewritten
+        status, stdout, stderr = capture(lambda: main([*QUICK, "--out", str(out)]))
+    return out, status, stdout, stderr
+
+
+def capture(call):
+    """(status, stdout, stderr) of ``call()``, captured in-process."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = call()
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+def test_train_writes_every_file_and_keeps_other_files(run):
+    out, status, stdout, _ = run
+    assert status == 0
+    for name in FILES:
+        assert (out / name).stat().st_size > 0, name
+        assert f"wrote {out / name}" in stdout
+    for name in FILES[3:]:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_train_prints_the_test_losses_and_records_one_row_per_epoch(run):
+    out, _, stdout, stderr = run
+    assert "1000 samples" in stdout  # --limit 1000 of the 10,000 training images
+    assert "using 'mnist-mini'" in stderr
+    printed = {name: float(stdout.split(f"test {name} per pixel: ")[1].split()[0]) for name in ("BCE", "MSE")}
+    assert 0 < printed["MSE"] < printed["BCE"] < np.log(2)  # better than predicting 0.5 everywhere
+    rows = (out / "history.csv").read_text().splitlines()
+    assert rows[0].split(",")[:2] == ["epoch", "loss"] and "val_mse" in rows[0] and len(rows) == 2
+    history = json.loads((out / "history.json").read_text())
+    assert history["val_bce"] == pytest.approx([printed["BCE"]], abs=1e-5)
+    assert history["val_mse"] == pytest.approx([printed["MSE"]], abs=1e-5)
+
+
+def test_saved_model_reproduces_the_recorded_test_losses(run):
+    out = run[0]
+    model = tinyae.load(out / "model.npz")
+    data = tinyae.load_mnist("mnist-mini", dtype="uint8", verbose=False)
+    test = tinyae.evaluate(model, tinyae.BCE(), data.x_test, metrics={"mse": tinyae.MSE()})
+    history = json.loads((out / "history.json").read_text())
+    assert test["loss"] == pytest.approx(history["val_bce"][-1], rel=1e-6)
+    assert test["mse"] == pytest.approx(history["val_mse"][-1], rel=1e-6)
+
+
+def test_defaults_are_the_documented_ones():
+    args = build_parser().parse_args(["train"])
+    assert (args.arch, args.hidden, args.output, args.code) == ("784-100-50-100-784", "relu", "sigmoid", None)
+    assert (args.loss, args.optimizer, args.lr, args.momentum) == ("bce", "adam", None, None)
+    assert (args.epochs, args.batch_size, args.seed, args.limit) == (5, 128, 0, None)
+    assert (args.dataset, args.data_dir, args.out, args.quiet) == ("auto", None, "tinyae-run", False)
+
+
+def test_help_names_the_main_flags_and_gives_examples(capsys):
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--arch", "--hidden", "--output", "--code", "--loss", "--optimizer", "--lr",
+                 "--momentum", "--epochs", "--batch-size", "--seed", "--dataset", "--data-dir",
+                 "--limit", "--out", "--quiet", "examples:", "784-100-50-100-784"):
+        assert flag in text, flag
+    assert main(["--help"]) == 0
+    assert "train" in capsys.readouterr().out
+    assert main([]) == 0  # no command: the overview, not an error
+    assert "COMMAND" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags", [
+    ["--bogus"],
+    ["--arch", "784-x-784"],
+    ["--arch", "100-50-100"],  # valid widths, but not MNIST's 784 pixels
+    ["--lr", "-1"],
+    ["--lr", "nan"],
+    ["--loss", "hinge"],
+    ["--epochs", "0"],
+    ["--momentum", "0.9"],  # momentum with Adam
+    ["--output", "identity"],  # BCE on outputs that can leave [0, 1]
+])
+def test_bad_flags_give_one_line_and_status_2(flags, capsys, tmp_path):
+    out = tmp_path / "out"
+    assert main(["train", *flags, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "error:" in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not out.exists()  # refused before anything was created
+
+
+def test_a_diverging_run_stops_with_status_1_and_one_line(capsys, tmp_path):
+    flags = ["--optimizer", "sgd", "--lr", "1e8", "--loss", "mse", "--hidden", "sigmoid",
+             "--output", "identity", "--quiet"]
+    assert main([*QUICK, *flags, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tinyae: error: the loss became") and err.count("\n") == 1
+
+
+def test_missing_full_mnist_says_how_to_get_it(capsys, tmp_path):
+    assert main(["train", "--dataset", "mnist", "--quiet", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "tinyae: error: full MNIST not found" in err and "--data-dir" in err
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_and_the_console_script_work(tmp_path):
+    env = {**os.environ, "TINYAE_OFFLINE": "1", "TINYAE_CACHE_DIR": str(tmp_path)}
+    commands = [[sys.executable, "-m", "tinyae"]]
+    script = Path(sys.executable).with_name("tinyae")
+    if script.exists():  # installed with pip install -e .
+        commands.append([str(script)])
+    for command in commands:
+        done = subprocess.run([*command, "train", "--help"], capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert done.returncode == 0 and "--arch" in done.stdout and "usage: tinyae train" in done.stdout
+        done = subprocess.run([*command, "train", "--lr", "0"], capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--lr" in done.stderr
