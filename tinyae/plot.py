@@ -232,7 +232,7 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figur
     fig, axes = _grid(len(images), math.ceil(math.sqrt(len(images))))
     for ax, image in zip(axes, images):
         scale = np.abs(image).max() or 1.0  # an all-zero filter gets any non-empty scale
-        ax.imshow(image, cmap="RdBu_r", vmin=-scale, vmax=scale)
+        ax.imshow(image, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
         ax.set_axis_off()
     fig.suptitle(f"first-layer filters ({len(images)} of {W.shape[1]}), "
                  f"max |W| = {np.abs(W).max():.3g}")
@@ -384,4 +384,71 @@ def loss_vs_target(y: float = 0.8, targets: Sequence[float] = (0.1, 0.5, 0.8, 1.
         ax.set_xlabel("prediction p")
         ax.set_ylabel("loss")
         ax.legend()
+    return _finish(fig, path)
+
+
+def monitors(history: Mapping[str, Sequence[float]], path: SavePath = None) -> Figure:
+    """A ``Monitor``'s records per epoch: one panel per measure, one line per layer.
+
+    history: a ``History`` with keys such as ``"layer2/dead"`` (measure ``dead``, line
+    ``layer2``) and ``"collapse_ratio"`` (see ``tinyae.diagnostics.measures``).  A panel
+    whose values are all > 0 and span more than a factor 100 (gradient norms, update
+    ratios) gets a log y axis.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from tinyae.diagnostics.monitors import monitor_series
+
+    series = monitor_series(history)
+    if not series:
+        raise ValueError(f"history has no monitor records (keys: {list(history)}); train with "
+                         "callbacks=[Monitor(x[:256], loss)] from tinyae.diagnostics")
+    n_cols = min(3, len(series))
+    n_rows = math.ceil(len(series) / n_cols)
+    fig, axes = _pyplot().subplots(n_rows, n_cols, figsize=(4 * n_cols, 3 * n_rows), squeeze=False)
+    for ax in axes.flat[len(series):]:
+        fig.delaxes(ax)
+    for ax, (measure, lines) in zip(axes.flat, series.items()):
+        for where, values in lines.items():
+            ax.plot(np.arange(1, len(values) + 1), values, label=where)
+        values = np.concatenate([np.asarray(v, dtype=np.float64) for v in lines.values()])
+        if np.all(values > 0) and values.max() > 100 * values.min():
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(measure)
+        ax.set_xlabel("epoch")
+        if len(lines) > 1:
+            ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def epoch_curves(curves: Mapping[str, Sequence[float]], ylabel: str, path: SavePath = None,
+                 threshold: float | None = None, threshold_label: str = "threshold",
+                 logy: bool = False, title: str | None = None) -> Figure:
+    """One line per named run of any per-epoch measure (not only a loss), epochs 1-based.
+
+    curves: {run name: [value after epoch 1, after epoch 2, …]}; ylabel names the
+    measure.  ``threshold`` draws a dotted horizontal line, e.g. the "on the mean
+    image" level of the blob experiment (question 1).
+    """
+    if not curves or not all(_is_number_list(v) for v in curves.values()):
+        raise ValueError("curves must map each run's name to a non-empty list of numbers, one per epoch")
+    if logy and min(min(v) for v in curves.values()) <= 0:
+        raise ValueError("logy=True needs every value > 0; use logy=False")
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
+    for name, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name, marker=".")
+    if threshold is not None:
+        ax.axhline(threshold, color="grey", linestyle=":", label=threshold_label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
     return _finish(fig, path)
