@@ -268,3 +268,42 @@ def test_import_is_lazy_and_headless_backend_is_agg(env, backend):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == backend
+
+
+# --- monitors (tinyae.diagnostics.Monitor records) ---------------------------------------
+
+
+def test_monitors_one_panel_per_measure_one_line_per_layer(tmp_path, close_figures):
+    history = {"loss": [0.3, 0.2, 0.1],
+               "layer1/dead": [0.0, 0.1, 0.2], "layer2/dead": [0.0, 0.0, 0.5],
+               "layer1/grad_norm": [1e-6, 1e-5, 1e-4], "layer2/grad_norm": [1e-2, 1e-2, 1e-2],
+               "collapse_ratio": [0.9, 0.5, 0.3]}
+    fig = P.monitors(history)
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert set(panels) == {"dead", "grad_norm", "collapse_ratio"}  # "loss" is not a monitor key
+    assert [line.get_label() for line in panels["dead"].lines] == ["layer1", "layer2"]
+    np.testing.assert_array_equal(panels["dead"].lines[1].get_xydata(), [[1, 0.0], [2, 0.0], [3, 0.5]])
+    assert panels["grad_norm"].get_yscale() == "log" and panels["dead"].get_yscale() == "linear"
+    path = tmp_path / "monitors.png"
+    P.monitors(history, path=path)
+    assert path.read_bytes()[:8] == PNG_MAGIC and close_figures.get_fignums() == [fig.number]
+
+
+def test_monitors_without_monitor_records_explains():
+    with pytest.raises(ValueError, match=r"no monitor records.*Monitor\(x\[:256\], loss\)"):
+        P.monitors({"loss": [1.0, 0.5]})
+
+
+def test_epoch_curves_one_line_per_run_and_threshold(tmp_path, close_figures):
+    path = tmp_path / "curves.png"
+    fig = P.epoch_curves({"a": [0.1, 0.01], "b": [0.2, 0.3, 0.4]}, "distance", path=path,
+                         threshold=0.005, threshold_label="on the mean image", logy=True)
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b", "on the mean image"]
+    assert list(ax.get_lines()[1].get_xdata()) == [1, 2, 3]
+    assert ax.get_ylabel() == "distance" and ax.get_yscale() == "log"
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    with pytest.raises(ValueError, match="one per epoch"):
+        P.epoch_curves({"a": []}, "distance")
+    with pytest.raises(ValueError, match="logy=True needs every value > 0"):
+        P.epoch_curves({"a": [0.0, 1.0]}, "distance", logy=True)

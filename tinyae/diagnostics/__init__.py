@@ -1,0 +1,38 @@
+"""Diagnostics: see why a network fails.
+
+* ``doctor(model, loss, x, …)`` examines a configuration before training and returns
+  ``Finding``s (print them with ``format_findings``);
+* ``Monitor(x_probe, loss)`` is a ``fit`` callback that records per-layer health
+  (saturation, dead ReLUs, norms, update ratios), output collapse, relative error and a
+  VAE's active units every epoch, and warns once when a problem appears;
+* ``inspect(model, x, …)`` takes the same measurements on one batch, after the fact.
+"""
+
+from tinyae.diagnostics.doctor import doctor, effective_beta
+from tinyae.diagnostics.findings import Finding, format_findings
+from tinyae.diagnostics.measures import (
+    active_units,
+    collapse_ratio,
+    inspect,
+    kl_per_dimension,
+    relative_error,
+    snapshot_weights,
+)
+from tinyae.diagnostics.monitors import Monitor, check_measures, is_monitor_key, monitor_series
+
+__all__ = [
+    "Finding",
+    "Monitor",
+    "active_units",
+    "check_measures",
+    "collapse_ratio",
+    "doctor",
+    "effective_beta",
+    "format_findings",
+    "inspect",
+    "is_monitor_key",
+    "kl_per_dimension",
+    "monitor_series",
+    "relative_error",
+    "snapshot_weights",
+]
