@@ -10,6 +10,7 @@ The names below are the public API; each lives in a module of its own.
 """
 
 from tinyae.datasets import load_mnist
+from tinyae.diagnostics import Monitor, doctor, format_findings
 from tinyae.gradcheck import check_layer, check_loss, check_model
 from tinyae.io import load, save
 from tinyae.layers import (
@@ -40,6 +41,9 @@ __all__ = [
     "EarlyStopping",
     "EpochHook",
     "History",
+    "Monitor",
+    "doctor",
+    "format_findings",
     "TrainingError",
     "dense_autoencoder",
     "evaluate",

@@ -141,14 +141,17 @@ def loss_curves(history: Mapping[str, Sequence[float]], path: SavePath = None,
     """One line per history key against the epoch (1-based), with a legend.
 
     history: {"loss": [...], "val_loss": [...], "kl": [...], ...}, one value per epoch.
-    keys: which entries to draw; default every entry that is a list of numbers.
+    keys: which entries to draw; default every list of numbers except ``seconds`` and
+    the measurements of a ``Monitor`` (``plot.monitors`` draws those).
     A ``val_*`` curve is dashed and shares the colour of its training curve.
     """
     if not isinstance(history, Mapping):
         raise TypeError(f"history must be a dict of lists, got {type(history).__name__}")
     numeric = {k: v for k, v in history.items() if _is_number_list(v)}
     if keys is None:
-        keys = list(numeric)
+        from tinyae.diagnostics.monitors import is_monitor_key
+
+        keys = [k for k in numeric if k != "seconds" and not is_monitor_key(k.removeprefix("val_"))]
         if not keys:
             raise ValueError(f"history has no list of numbers to plot (keys: {list(history)})")
     for k in keys:

@@ -270,5 +270,7 @@ def _nan_message(terms: dict[str, float], epoch: int, step: int, model: Any, opt
 
 
 def _progress_line(epoch: int, epochs: int, n: int, record: dict[str, float]) -> str:
-    numbers = "  ".join(f"{key} {value:.4f}" for key, value in record.items() if key != "seconds")
+    # Per-layer monitor measurements ("layer2/dead", …) would swamp the line: History has them.
+    shown = {key: value for key, value in record.items() if key != "seconds" and "/" not in key}
+    numbers = "  ".join(f"{key} {value:.4f}" for key, value in shown.items())
     return f"epoch {epoch + 1}/{epochs}  {n} samples  {record['seconds']:.1f} s  {numbers}"
