@@ -26,7 +26,7 @@ import numpy as np
 
 import tinyae
 from tinyae.models import dense_autoencoder
-from tinyae.train import as_float_batch, batches, evaluate
+from tinyae.train import as_float_batch, evaluate
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
 

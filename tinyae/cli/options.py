@@ -1,0 +1,191 @@
+"""Flags shared by the subcommands that build and train a model, and their building blocks.
+
+``add_common_flags`` adds the model, data and training flags; ``make_loss``,
+``make_optimizer`` and ``MODELS`` turn parsed flags into tinyae objects; ``load_data``
+loads the data the way every subcommand does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any, Callable
+
+from tinyae.datasets import MNIST, load_mnist
+from tinyae.datasets.mnist import NAMES as DATASETS
+from tinyae.layers import ACTIVATIONS
+from tinyae.losses import BCE, MSE, Loss, get_loss
+from tinyae.models.autoencoder import Autoencoder, dense_autoencoder, parse_spec
+from tinyae.optim import Optimizer, get_optimizer
+
+MNIST_PIXELS = 784  # 28 × 28: the first and last width of any MNIST autoencoder
+UNIT_OUTPUTS = ("sigmoid", "softmax")  # output activations whose values stay in [0, 1]
+# With losses averaged per pixel the gradients are small, so plain SGD needs a far larger
+# step than Adam, which rescales every step to about lr (see tinyae.optim.Adam).
+DEFAULT_LR = {"adam": 1e-3, "sgd": 1.0}
+
+
+# --- argparse types: a bad value becomes a one-line error naming the flag ------------------
+
+def _checked(text: str, kind: type, ok: Callable[[Any], bool], what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1 (epochs, batch size, --limit)."""
+    return _checked(text, int, lambda v: v >= 1, "an integer ≥ 1")
+
+
+def seed_int(text: str) -> int:
+    """An integer ≥ 0 (NumPy seeds cannot be negative)."""
+    return _checked(text, int, lambda v: v >= 0, "an integer ≥ 0")
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a learning rate)."""
+    return _checked(text, float, lambda v: 0 < v < math.inf, "a number > 0")
+
+
+def momentum_float(text: str) -> float:
+    """A number in [0, 1): the fraction of the previous velocity kept at each step."""
+    return _checked(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def architecture(text: str) -> str:
+    """Layer widths such as ``784-100-50-100-784``, returned in that canonical form."""
+    try:
+        return "-".join(map(str, parse_spec(text)))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+# --- models ------------------------------------------------------------------------------
+
+def build_autoencoder(args: argparse.Namespace) -> Autoencoder:
+    """The dense autoencoder of ``--arch`` with the ``--hidden/--code/--output`` activations."""
+    return dense_autoencoder(args.arch, hidden=args.hidden, output=args.output, code=args.code,
+                             seed=args.seed)
+
+
+MODELS: dict[str, Callable[[argparse.Namespace], Any]] = {"ae": build_autoencoder}
+
+
+# --- flags shared by the subcommands that train ------------------------------------------
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """--model, --arch and the activations."""
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", choices=sorted(MODELS), default="ae",
+                       help="ae: dense autoencoder (default: %(default)s)")
+    group.add_argument("--arch", type=architecture, default="784-100-50-100-784", metavar="W-W-…",
+                       help="layer widths from input to output; the narrowest is the code; first "
+                            "and last must be 784 for MNIST (default: %(default)s)")
+    activations = sorted(ACTIVATIONS)
+    group.add_argument("--hidden", choices=activations, default="relu", metavar="ACT",
+                       help=f"activation of the hidden layers, one of {', '.join(activations)} "
+                            "(default: %(default)s)")
+    group.add_argument("--code", choices=activations, default=None, metavar="ACT",
+                       help="activation of the code layer (default: the --hidden one)")
+    group.add_argument("--output", choices=activations, default="sigmoid", metavar="ACT",
+                       help="activation of the output layer; --loss bce needs sigmoid or "
+                            "softmax (default: %(default)s)")
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """--dataset, --data-dir and --limit."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", choices=DATASETS, default="auto",
+                       help="auto: full MNIST if on disk or downloadable, else the bundled subset; "
+                            "mnist: full MNIST or an error; mnist-mini: the bundled 10,000/2,000 "
+                            "images (default: %(default)s)")
+    group.add_argument("--data-dir", metavar="DIR",
+                       help="a folder holding the four MNIST files, looked in first")
+    group.add_argument("--limit", type=positive_int, metavar="N",
+                       help="train on the first N training images only (quick runs); the "
+                            "whole test set is still used (default: all)")
+
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """Loss, optimizer, epochs, batch size and seed."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--loss", choices=("bce", "mse"), default="bce",
+                       help="reconstruction loss, averaged per pixel (default: %(default)s)")
+    group.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default="adam",
+                       help="default: %(default)s")
+    group.add_argument("--lr", type=positive_float, metavar="LR",
+                       help=f"learning rate (default: {DEFAULT_LR['adam']:g} for adam, "
+                            f"{DEFAULT_LR['sgd']:g} for sgd)")
+    group.add_argument("--momentum", type=momentum_float, metavar="MU",
+                       help="SGD momentum in [0, 1) (default: 0, plain SGD; sgd only)")
+    group.add_argument("--epochs", type=positive_int, default=5, metavar="N",
+                       help="passes over the training set (default: %(default)s)")
+    group.add_argument("--batch-size", type=positive_int, default=128, metavar="N",
+                       help="images per update (default: %(default)s)")
+    group.add_argument("--seed", type=seed_int, default=0, metavar="N",
+                       help="seed of the initial weights and of the shuffling (default: %(default)s)")
+
+
+def add_common_flags(parser: argparse.ArgumentParser) -> None:
+    """The model, data and training flags of every subcommand that trains a model."""
+    add_model_flags(parser)
+    add_data_flags(parser)
+    add_training_flags(parser)
+
+
+def add_output_flags(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """--out (the folder written to) and --quiet."""
+    group = parser.add_argument_group("output")
+    group.add_argument("--out", default=default_out, metavar="DIR",
+                       help="folder for the model, history and figures; created if needed "
+                            "(default: %(default)s)")
+    group.add_argument("--quiet", action="store_true",
+                       help="no per-epoch or data messages; still print the results and files")
+
+
+# --- building blocks of a run ------------------------------------------------------------
+
+def check_fits_mnist(arch: str) -> None:
+    """Raise ValueError unless the architecture's first and last widths are 784."""
+    widths = parse_spec(arch)
+    if widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS:
+        raise ValueError(f"--arch {arch} must start and end with {MNIST_PIXELS}, the pixels of an "
+                         f"MNIST image, e.g. {MNIST_PIXELS}-{'-'.join(map(str, widths[1:-1]))}-"
+                         f"{MNIST_PIXELS}")
+
+
+def make_loss(args: argparse.Namespace) -> Loss:
+    """The ``--loss``, refused up front if the ``--output`` activation can leave [0, 1]."""
+    if args.loss == "bce" and args.output not in UNIT_OUTPUTS:
+        raise ValueError(f"--loss bce needs predictions in [0, 1], but --output {args.output} can "
+                         f"leave it; use --output sigmoid, or --loss mse")
+    return get_loss(args.loss)
+
+
+def make_optimizer(args: argparse.Namespace) -> Optimizer:
+    """The ``--optimizer`` with ``--lr`` (or its default) and, for SGD, ``--momentum``."""
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    if args.optimizer != "sgd":
+        if args.momentum is not None:
+            raise ValueError(f"--momentum is for --optimizer sgd; {args.optimizer} has its own "
+                             "(the running mean of the gradient)")
+        return get_optimizer(args.optimizer, lr)
+    return get_optimizer("sgd", lr, momentum=args.momentum or 0.0)
+
+
+def make_metrics(output: str) -> dict[str, Loss]:
+    """Per-pixel MSE, and BCE when the outputs stay in [0, 1] (BCE is undefined elsewhere)."""
+    metrics: dict[str, Loss] = {"mse": MSE()}
+    if output in UNIT_OUTPUTS:
+        metrics = {"bce": BCE(), **metrics}
+    return metrics
+
+
+def load_data(args: argparse.Namespace) -> MNIST:
+    """MNIST as uint8 pixels (``fit`` scales them batch by batch), per ``--dataset``/``--data-dir``."""
+    return load_mnist(args.dataset, args.data_dir, dtype="uint8", verbose=not args.quiet)

@@ -1,0 +1,129 @@
+"""``tinyae train``: train an autoencoder on MNIST and write the model, history and figures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tinyae.cli.options import (
+    MODELS, add_common_flags, add_output_flags, check_fits_mnist, load_data, make_loss,
+    make_metrics, make_optimizer,
+)
+from tinyae.io import save
+from tinyae.losses import Loss
+from tinyae.train import History, as_float_batch, evaluate, fit
+
+N_RECONSTRUCTIONS = 10  # test images shown in reconstructions.png
+
+TRAIN_EXAMPLES = """\
+examples:
+  tinyae train                                     784-100-50-100-784, ReLU/sigmoid, BCE, Adam, 5 epochs
+  tinyae train --loss mse --out runs/mse           the same network trained with squared error
+  tinyae train --arch 784-256-2-256-784 --code identity --epochs 20
+                                                   a 2-D code you can see whole in latent.png
+  tinyae train --optimizer sgd --lr 1 --momentum 0.9
+  tinyae train --dataset mnist-mini --limit 1000 --epochs 1   a few seconds, for a class
+  tinyae train --dataset mnist --data-dir ~/mnist  full MNIST from a folder of the 4 .gz files
+
+It writes into --out: model.npz (reload with tinyae.load), history.csv and
+history.json (per-epoch train and test losses), reconstructions.png, loss.png,
+filters.png (first-layer weights) and latent.png (test codes coloured by digit),
+and prints the final test loss per pixel as BCE and as MSE.  Existing files of
+other names in --out are left alone."""
+
+
+def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.ndarray,
+                  metrics: dict[str, Loss], out: Path) -> list[Path]:
+    """Draw the run's figures into ``out``; returns the paths written, in order.
+
+    x_test (M, 784) uint8 or float pixels, y_test (M,) digit labels.
+    reconstructions.png: the first test images x over their reconstructions p;
+    loss.png: the loss curves (metrics and timings left out); filters.png: the first
+    layer's W (D, n_hidden); latent.png: the test codes z coloured by digit, skipped
+    when the code has a single dimension.  A note on stderr says so, or says when a
+    drawn code unit is constant over the test set (the figure then shows little).
+    """
+    from tinyae import plot  # matplotlib loads only when figures are drawn
+
+    x = as_float_batch(x_test, model.dtype)
+    written = []
+
+    def figure(name: str, draw: Callable[..., Any], *arrays: Any, **options: Any) -> None:
+        draw(*arrays, path=out / name, **options)
+        written.append(out / name)
+
+    figure("reconstructions.png", plot.reconstructions, x[:N_RECONSTRUCTIONS],
+           model.reconstruct(x[:N_RECONSTRUCTIONS]))
+    curves = [key for key in history if key != "seconds" and key.removeprefix("val_") not in metrics]
+    figure("loss.png", plot.loss_curves, history, keys=curves)
+    _, W, _ = model.parameters()[0]  # the first Dense layer's weights, (784, n_hidden)
+    figure("filters.png", plot.filters, W)
+    z = model.encode(x)
+    if z.shape[1] < 2:
+        _note(f"latent.png skipped: the code has {z.shape[1]} dimension, a scatter needs 2")
+        return written
+    figure("latent.png", plot.latent_scatter, z, y_test)
+    constant = np.flatnonzero(np.ptp(z, axis=0) == 0)
+    if constant.size and constant[0] < 2:
+        _note(f"latent.png draws z[:, 0] against z[:, 1], but z[:, {constant[0]}] is the same for "
+              f"every test image; {constant.size} of the {z.shape[1]} code units are (dead ReLUs, "
+              "whose input is negative for every image, or saturated units); an identity code "
+              "(--code identity) cannot die")
+    return written
+
+
+
+
+def add_parser(subparsers: Any) -> None:
+    """``tinyae train``: its description, examples and flags."""
+    parser = subparsers.add_parser(
+        "train", help="train an autoencoder on MNIST and write the model, history and figures",
+        description="Train an autoencoder on MNIST, validating on the test set after every epoch.",
+        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_flags(parser)
+    add_output_flags(parser, default_out="tinyae-run")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, print the final test loss per pixel, and write model, history and figures."""
+    check_fits_mnist(args.arch)
+    loss, optimizer = make_loss(args), make_optimizer(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before training: fail in a second, not after it
+    data = load_data(args)
+    x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
+    model, metrics = MODELS[args.model](args), make_metrics(args.output)
+    if not args.quiet:
+        print(f"training {args.arch} ({model.n_params:,} parameters) on {len(x_train):,} "
+              f"{data.name} images: {loss!r}, {optimizer!r}, batch {args.batch_size}, seed {args.seed}")
+    start = time.perf_counter()
+    history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
+                  batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
+                  seed=args.seed, verbose=not args.quiet)
+    seconds = time.perf_counter() - start
+    test = evaluate(model, loss, data.x_test, metrics=metrics)
+    epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
+    print(f"{epochs} in {seconds:.1f} s; final test loss on {len(data.x_test):,} {data.name} images:")
+    for name in ("bce", "mse"):
+        undefined = f"undefined (--output {args.output} can leave [0, 1])"
+        print(f"  test {name.upper()} per pixel: {f'{test[name]:.5f}' if name in test else undefined}")
+    print(f"wrote {save(model, out / 'model.npz')}")
+    for name in ("history.csv", "history.json"):
+        history.save(out / name)
+        print(f"wrote {out / name}")
+    for path in write_figures(model, history, data.x_test, data.y_test, metrics, out):
+        print(f"wrote {path}")
+    return 0
+
+
+
+
+def _note(message: str) -> None:
+    """Print ``tinyae: message`` on stderr: something the user should know, not an error."""
+    print(f"tinyae: {message}", file=sys.stderr)
