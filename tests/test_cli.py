@@ -158,3 +158,39 @@ def test_python_dash_m_and_the_console_script_work(tmp_path):
         done = subprocess.run([*command, "train", "--lr", "0"], capture_output=True, text=True,
                               env=env, timeout=60)
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--lr" in done.stderr
+
+
+def test_doctor_passes_the_default_configuration(capsys):
+    assert main(["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256"]) == 0
+    out = capsys.readouterr().out
+    assert "0 error(s), 0 warning(s)" in out
+
+
+def test_doctor_explains_a_softmax_output_and_fails(capsys):
+    assert main(["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256", "--output", "softmax"]) == 1
+    out = capsys.readouterr().out
+    assert "softmax-per-pixel" in out and "fix: use a sigmoid output" in out
+
+
+def test_doctor_flags_the_all_sigmoid_network_of_question_1(capsys):
+    args = ["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256",
+            "--hidden", "sigmoid", "--optimizer", "sgd", "--lr", "0.1"]
+    assert main(args) == 0  # a warning, not an error
+    assert "vanishing-gradients" in capsys.readouterr().out
+
+
+def test_doctor_checks_a_saved_model(run, capsys):
+    out_dir = run[0]
+    args = ["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256",
+            "--model-file", str(out_dir / "model.npz")]
+    assert main(args) == 0
+    assert "error(s)" in capsys.readouterr().out
+
+
+def test_train_with_monitor_warns_once_and_draws_the_monitors(tmp_path, capsys):
+    args = ["train", "--dataset", "mnist-mini", "--limit", "600", "--epochs", "2", "--hidden", "sigmoid",
+            "--optimizer", "sgd", "--lr", "0.1", "--monitor", "--out", str(tmp_path / "m")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count("the gradient vanishes") == 1
+    assert (tmp_path / "m" / "monitors.png").stat().st_size > 0

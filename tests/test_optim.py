@@ -329,15 +329,16 @@ def test_params_and_grads_of_different_shapes_raise(name):
     assert np.array_equal(params, np.zeros(3))
 
 
-@pytest.mark.parametrize("name", STATEFUL)
-def test_reusing_an_optimizer_on_another_model_raises(name):
+@pytest.mark.parametrize("name", [*STATEFUL, "sgd"])
+@pytest.mark.parametrize("other_width", [3, 2])  # a model of another size, or of the same size
+def test_reusing_an_optimizer_on_another_model_raises(name, other_width):
     optimizer = OPTIMIZERS[name]()
-    small, large = Sequential([Dense(2, 3)]), Sequential([Dense(3, 3)])
-    optimizer.step(small.params, np.ones_like(small.params))
-    before = large.params.copy()
-    with pytest.raises(ValueError, match="used with 9 parameters and now gets 12; create a new optimizer"):
-        optimizer.step(large.params, np.ones_like(large.params))
-    assert np.array_equal(large.params, before)
+    first, other = Sequential([Dense(2, 3)]), Sequential([Dense(other_width, 3)])
+    optimizer.step(first.params, np.ones_like(first.params))
+    before = other.params.copy()
+    with pytest.raises(ValueError, match=rf"another parameter vector \(9 parameters; now {other.n_params}\).*new optimizer"):
+        optimizer.step(other.params, np.ones_like(other.params))
+    assert np.array_equal(other.params, before)
 
 
 def test_a_refused_step_leaves_the_optimizer_unchanged():

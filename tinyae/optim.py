@@ -25,24 +25,29 @@ class Optimizer:
             raise ValueError(f"learning rate must be a positive finite number, got lr={lr}")
         self.lr = lr
         self.t = 0  # number of steps taken
+        self.params: np.ndarray | None = None  # the parameter vector it updates
         self.state: dict[str, np.ndarray] = {}
 
     def _buffers(self, params: np.ndarray, grads: np.ndarray, *names: str) -> list[np.ndarray]:
         """Check one step's arguments, count the step, and return the named state vectors.
 
-        State vectors (Adam's ``m``, ``v``, …) are created as zeros at the first step;
-        the step is counted only once the arguments are known to fit.
+        The first step binds the optimizer to its parameter vector: its state (step
+        count, Adam's ``m`` and ``v``) means nothing for any other model's.  State
+        vectors are created as zeros then; the step is counted once the arguments fit.
         """
         if params.shape != grads.shape:
             raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same shape")
+        if self.params is None:
+            self.params = params
+        elif params is not self.params:
+            raise ValueError(
+                f"{type(self).__name__} was used with another parameter vector ({self.params.size} "
+                f"parameters; now {params.size}) and its state belongs to that model; create a new "
+                f"optimizer for each model"
+            )
         for name in names:
             if name not in self.state:
                 self.state[name] = np.zeros_like(params)
-            if self.state[name].shape != params.shape:
-                raise ValueError(
-                    f"{type(self).__name__} was used with {self.state[name].size} parameters and "
-                    f"now gets {params.size}; create a new optimizer for each model"
-                )
         self.t += 1
         return [self.state[name] for name in names]
 

@@ -18,11 +18,11 @@ import argparse
 import sys
 from typing import NoReturn
 
-from tinyae.cli import train
+from tinyae.cli import doctor, train
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
-SUBCOMMANDS = (train,)
+SUBCOMMANDS = (train, doctor)
 
 TOP_EXAMPLES = """\
 examples:

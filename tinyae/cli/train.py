@@ -14,6 +14,7 @@ from tinyae.cli.options import (
     MODELS, add_common_flags, add_output_flags, check_fits_mnist, load_data, make_loss,
     make_metrics, make_optimizer,
 )
+from tinyae.diagnostics import Monitor
 from tinyae.io import save
 from tinyae.losses import Loss
 from tinyae.train import History, as_float_batch, evaluate, fit
@@ -63,6 +64,8 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
     figure("loss.png", plot.loss_curves, history, keys=curves)
     _, W, _ = model.parameters()[0]  # the first Dense layer's weights, (784, n_hidden)
     figure("filters.png", plot.filters, W)
+    if any("/" in key for key in history):  # trained with --monitor
+        figure("monitors.png", plot.monitors, history)
     z = model.encode(x)
     if z.shape[1] < 2:
         _note(f"latent.png skipped: the code has {z.shape[1]} dimension, a scatter needs 2")
@@ -87,6 +90,10 @@ def add_parser(subparsers: Any) -> None:
         epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_flags(parser)
     add_output_flags(parser, default_out="tinyae-run")
+    parser.add_argument("--monitor", action="store_true",
+                        help="measure every layer after each epoch (saturation, dead ReLUs, gradient "
+                             "norms, collapse to the mean image), warn once when a problem appears, "
+                             "and draw monitors.png")
     parser.set_defaults(run=run)
 
 
@@ -102,10 +109,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"training {args.arch} ({model.n_params:,} parameters) on {len(x_train):,} "
               f"{data.name} images: {loss!r}, {optimizer!r}, batch {args.batch_size}, seed {args.seed}")
+    callbacks = [_monitor(x_train, loss)] if args.monitor else []
     start = time.perf_counter()
     history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
                   batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
-                  seed=args.seed, verbose=not args.quiet)
+                  callbacks=callbacks, seed=args.seed, verbose=not args.quiet)
     seconds = time.perf_counter() - start
     test = evaluate(model, loss, data.x_test, metrics=metrics)
     epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
@@ -122,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def _monitor(x_train: np.ndarray, loss: Loss) -> Monitor:
+    """A Monitor on the first 256 training images, which compares outputs with the mean image."""
+    y_mean = as_float_batch(x_train, np.dtype(np.float64)).mean(axis=0)
+    return Monitor(x_train[:256], loss, y_mean=y_mean)
 
 
 def _note(message: str) -> None:
