@@ -125,13 +125,16 @@ class Adam(Optimizer):
         np.multiply(grads, grads, out=scratch)
         scratch *= 1 - self.beta2
         v += scratch
-        # √v̂ + ε, then m̂ / (√v̂ + ε), then the step; bias corrections are Python floats
-        # (a NumPy float64 scalar would silently promote the float32 arithmetic).
+        # lr · m̂ / (√v̂ + ε) = lr_t · m / (√v + ε_t), with both bias corrections moved into
+        # the scalars lr_t = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ) and ε_t = ε · √(1 − β₂ᵗ) — the
+        # "more efficient" order of Kingma & Ba's Algorithm 1.  They are Python floats: a
+        # NumPy float64 scalar would silently promote the float32 arithmetic.
+        root_bias2 = math.sqrt(1 - self.beta2**self.t)
+        lr_t, eps_t = self.lr * root_bias2 / (1 - self.beta1**self.t), self.eps * root_bias2
         np.sqrt(v, out=scratch)
-        scratch *= 1 / math.sqrt(1 - self.beta2**self.t)
-        scratch += self.eps
+        scratch += eps_t
         np.divide(m, scratch, out=scratch)
-        scratch *= self.lr / (1 - self.beta1**self.t)
+        scratch *= lr_t
         params -= scratch
 
     def __repr__(self) -> str:
