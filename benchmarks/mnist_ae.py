@@ -156,7 +156,6 @@ def main() -> None:
     for epoch in range(epochs):
         order = rng.permutation(n)
         ours.append(tinyae_epoch(model, optimizer, loss, data.x_train, order, args.batch_size))
-        rss = peak_rss_mb() if epoch == 0 and torch_run is None else None
         floors.append(floor_epoch(tinyae.models.autoencoder.parse_spec(args.arch), n, args.batch_size))
         if torch_run:
             theirs.append(torch_run.epoch(data.x_train, order, args.batch_size))
@@ -164,8 +163,8 @@ def main() -> None:
         print(line + (f"   torch {theirs[-1]:.2f} s" if theirs else ""), flush=True)
     t, f = statistics.median(ours), statistics.median(floors)
     print(f"\ntinyae: {t:.2f} s/epoch (median), {n / t:,.0f} samples/s, {t / f:.2f} × the matrix-product floor ({f:.2f} s)")
-    if rss is not None:
-        print(f"peak memory (whole process, data included): {rss:.0f} MB")
+    if torch_run is None:  # with PyTorch loaded, the process's peak would be mostly PyTorch's
+        print(f"peak memory (whole process, data included): {peak_rss_mb():.0f} MB")
     if theirs:
         p = statistics.median(theirs)
         print(f"torch:  {p:.2f} s/epoch (median, {torch_run.torch.get_num_threads()} threads); "
