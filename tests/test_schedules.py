@@ -198,3 +198,59 @@ def test_non_integer_step_is_rejected(t):
 def test_negative_step_is_rejected():
     with pytest.raises(ValueError, match="step t must be >= 0"):
         Cyclical(10)(np.array([3, -1]))
+
+
+# --- KLAnnealing: a schedule applied to a VAE's beta during fit ------------------------
+
+
+def _annealed_fit(per, schedule, epochs=3, n=40, batch_size=16):
+    """Fit a tiny VAE with KLAnnealing; also return the β seen by every batch."""
+    from tinyae import BCE, Adam, Callback, fit
+    from tinyae.models.vae import dense_vae
+    from tinyae.schedules import KLAnnealing
+
+    class BetaSpy(Callback):  # runs after KLAnnealing, so it sees the β each batch uses
+        def __init__(self):
+            self.seen = []
+
+        def on_batch_begin(self, model, step):
+            self.seen.append(model.beta)
+
+    vae, spy = dense_vae("6-4-2", beta=7.0), BetaSpy()
+    x = np.random.default_rng(0).uniform(size=(n, 6)).astype(np.float32)
+    history = fit(vae, x, loss=BCE("batchmean"), optimizer=Adam(1e-2), epochs=epochs,
+                  batch_size=batch_size, callbacks=[KLAnnealing(schedule, per=per), spy], verbose=False)
+    return vae, history, spy.seen
+
+
+def test_kl_annealing_per_step_sets_beta_every_batch_and_records_its_epoch_mean():
+    schedule = LinearWarmup(6)
+    vae, history, seen = _annealed_fit("step", schedule)  # 3 batches per epoch, 9 in all
+    np.testing.assert_allclose(seen, schedule(np.arange(9)))
+    np.testing.assert_allclose(history["beta"], schedule(np.arange(9)).reshape(3, 3).mean(axis=1))
+    assert vae.beta == schedule(8)
+
+
+def test_kl_annealing_per_epoch_holds_beta_for_the_whole_epoch():
+    schedule = SigmoidAnneal(3)
+    vae, history, seen = _annealed_fit("epoch", schedule)
+    np.testing.assert_allclose(seen, np.repeat(schedule(np.arange(3)), 3))
+    np.testing.assert_allclose(history["beta"], schedule(np.arange(3)))
+    assert vae.beta == schedule(2)  # the β the last epoch trained with
+    # the epoch's loss is recon + β·KL with that epoch's β
+    np.testing.assert_allclose(history["loss"][0], history["recon"][0] + history["beta"][0] * history["kl"][0],
+                               rtol=1e-5)
+
+
+def test_kl_annealing_refuses_models_without_beta_and_bad_units():
+    from tinyae import MSE, SGD, Dense, Sequential, fit
+    from tinyae.schedules import KLAnnealing
+
+    with pytest.raises(ValueError, match="per must be 'step'"):
+        KLAnnealing(Constant(), per="batch")
+    with pytest.raises(TypeError, match="callable"):
+        KLAnnealing(0.5)
+    x = np.zeros((4, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match="use it with a VAE"):
+        fit(Sequential([Dense(2, 2)]), x, loss=MSE(), optimizer=SGD(), callbacks=[KLAnnealing(Constant())],
+            verbose=False)

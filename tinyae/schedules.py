@@ -8,7 +8,8 @@ Every schedule is a small callable object: ``schedule(t)`` maps a 0-based step i
 ``t`` (an int, or an integer array for the whole curve at once) to a weight in
 ``[0, end]``.  A "step" can be a batch or an epoch: use the same unit for ``t`` and for
 the lengths given to the schedule.  ``get_schedule("sigmoid", total_steps=1000)`` builds
-one by name (used by configuration files and the CLI).
+one by name (used by configuration files and the CLI), and the ``KLAnnealing``
+callback applies one to a VAE's ``beta`` during ``fit``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from tinyae.train import Callback
 
 
 def _check_steps(name: str, value: int, minimum: int = 1) -> None:
@@ -217,3 +220,41 @@ def get_schedule(name: str, **kwargs: Any) -> Schedule:
             f"get_schedule({name!r}): {err}; arguments are {cls.__name__}({usage})"
         ) from None
     return cls(**kwargs)
+
+
+class KLAnnealing(Callback):
+    """Set a VAE's KL weight ``model.beta = schedule(t)`` during ``fit``.
+
+    ``per="step"``: t is the batch index over the whole run (0, 1, 2, …), β changes at
+    every batch.  ``per="epoch"``: t is the epoch index, β is set at the start of each
+    epoch and held for all its batches.  Either way ``on_epoch_end`` records the mean
+    β of the epoch's batches as ``record["beta"]``, so ``History`` keeps it next to the
+    loss (the epoch's loss averages recon + β_t·KL over those batches).
+
+    Example: ``fit(vae, x, …, callbacks=[KLAnnealing(SigmoidAnneal(total_steps=2000))])``.
+    """
+
+    def __init__(self, schedule: Schedule, per: str = "step") -> None:
+        if per not in ("step", "epoch"):
+            raise ValueError(f"per must be 'step' (every batch) or 'epoch', got {per!r}")
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable as schedule(t) -> weight, got {schedule!r}")
+        self.schedule, self.per = schedule, per
+        self.epoch, self.used = 0, []
+
+    def on_train_begin(self, model: Any) -> None:
+        """Check that the model has a KL weight; start counting epochs from 0."""
+        if not hasattr(model, "beta"):
+            raise TypeError(f"KLAnnealing sets model.beta, the KL weight of a VAE, but "
+                            f"{type(model).__name__} has none; use it with a VAE")
+        self.epoch, self.used = 0, []
+
+    def on_batch_begin(self, model: Any, step: int) -> None:
+        """``model.beta = schedule(step)`` (per step) or ``schedule(epoch)`` (per epoch)."""
+        model.beta = self.schedule(step if self.per == "step" else self.epoch)
+        self.used.append(model.beta)
+
+    def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
+        """Record the epoch's mean β as ``record["beta"]``; the next epoch is ``epoch + 1``."""
+        record["beta"] = float(np.mean(self.used))
+        self.epoch, self.used = epoch + 1, []

@@ -1,0 +1,327 @@
+"""``VAE``: a variational autoencoder with the reparameterisation trick and an analytic KL.
+
+    x (N, K) ──encoder──▶ [mu | log_var] (N, 2J)
+             z = mu + exp(½·log_var) · ε,   ε ~ N(0, I) of shape (N, J)
+             z (N, J) ──decoder──▶ p (N, K)
+
+The encoder's last layer is one linear ``Dense`` with 2·J outputs, split into the mean
+``mu`` and the log-variance ``log_var`` of the posterior q(z|x) = N(mu, diag(exp(log_var))).
+The log-variance can be any real number, so it needs no activation, and the standard
+deviation is ``std = exp(½·log_var)`` — not ``exp(log_var)``, which is the variance.
+
+The objective, per sample (the ELBO with a KL weight β, Higgins et al. 2017)::
+
+    L = recon(p, x) + β · KL(q(z|x) ‖ N(0, I))
+
+``fit`` computes ``recon`` with its loss and adds ``β·KL`` through ``extra_losses()``;
+``backward`` adds the KL's gradient itself.
+
+Reductions, and how to convert between them
+-------------------------------------------
+With ℓ[n, k] the reconstruction loss of pixel k of sample n and KL_n the KL of sample n
+(already summed over its J latent dimensions):
+
+=========== ============================== ==========================
+reduction   recon (the loss's reduction)   KL (the VAE's reduction)
+=========== ============================== ==========================
+"batchmean" (1/N)·Σ_n Σ_k ℓ[n, k]          (1/N)·Σ_n KL_n
+"sum"       Σ_n Σ_k ℓ[n, k]                Σ_n KL_n
+"mean"      (1/(N·K))·Σ_n Σ_k ℓ[n, k]      (1/(N·J))·Σ_n KL_n
+=========== ============================== ==========================
+
+"batchmean" is the default for the VAE: per sample, summed over pixels and over latent
+dimensions.  With ``BCE(reduction="batchmean")`` and β = 1, fit's loss is then −ELBO in
+nats per sample, the number papers report for MNIST (≈ 100–105 for 784-400-20 after
+10 epochs).  Keras and PyTorch losses default to "mean", which divides the recon by
+N·K and the KL by N·J, so the balance between the two moves with K and J.
+
+Question 4 of ``shared/seeds.md``: the objective recon/K + 0.1·KL/J is
+
+    (1/K) · [recon + (0.1·K/J) · KL]
+
+— the batchmean objective with β = 0.1·K/J (β = 3.92 for K = 784, J = 20), divided by K.
+A constant factor changes the size of the gradient, not where the minimum is.  The
+weight of the normalised objective is Higgins et al.'s β_norm = β·J/K
+(``beta_norm``; back with ``beta_from_norm``).  In tinyae, ``BCE(reduction="mean")``
+with ``VAE(reduction="mean", beta=w)`` trains exactly recon/K + w·KL/J.
+
+Mixing reductions is the classic mistake: recon per pixel ("mean") plus KL per sample
+("batchmean") is (1/K)·[recon + K·KL], i.e. β = K = 784.  The KL then dominates, every
+posterior is pulled onto the prior and the reconstructions blur — which is why VAE code
+often multiplies a per-pixel loss by K.
+
+A Gaussian decoder (linear output, MSE) has −log N(x; p, σ²·I) = Σ_k (x_k − p_k)² / (2σ²)
++ const, so MSE summed over pixels is the Gaussian decoder with σ² = ½: choosing σ² is
+choosing β too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinyae.layers import Dense, Identity, Layer, ShapeError, activation
+from tinyae.losses import REDUCTIONS
+from tinyae.model import Sequential, bind_parameters
+from tinyae.models.autoencoder import Autoencoder, parse_spec
+
+
+def _kl_scale(shape: tuple[int, int], reduction: str) -> float:
+    """The factor turning Σ_n Σ_j into ``reduction``: 1, 1/N or 1/(N·J)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown KL reduction {reduction!r}; choose one of {REDUCTIONS}")
+    n_samples, n_latent = shape
+    return {"sum": 1.0, "batchmean": 1.0 / n_samples, "mean": 1.0 / (n_samples * n_latent)}[reduction]
+
+
+def kl_divergence(mu: np.ndarray, log_var: np.ndarray, reduction: str = "batchmean") -> float:
+    """KL(N(mu, exp(log_var)) ‖ N(0, 1)) summed over the latent dimensions, then reduced.
+
+    Per sample: KL = −½ Σ_j (1 + log_var_j − mu_j² − exp(log_var_j)).
+
+    ``mu``, ``log_var``: (N, J).  ``reduction``: ``"batchmean"`` (Σ over j and n, ÷ N:
+    nats per sample), ``"sum"`` (no division) or ``"mean"`` (÷ N·J: per latent dimension).
+    Each term ½(mu² + (e^l − 1 − l)) is ≥ 0 and is 0 only at mu = 0, l = log_var = 0
+    (e^l ≥ 1 + l).  ``expm1`` computes e^l − 1 without rounding to 0 for small l, so
+    rounding can never make a term negative.
+
+    Gradients (s = 1, 1/N or 1/(N·J), the reduction's factor), see ``kl_gradient``:
+
+        ∂KL/∂mu = s · mu,        ∂KL/∂log_var = s · ½ (exp(log_var) − 1)
+    """
+    scale = _kl_scale(mu.shape, reduction)
+    terms = np.square(mu) + (np.expm1(log_var) - log_var)
+    return 0.5 * float(terms.sum()) * scale
+
+
+def kl_gradient(mu: np.ndarray, log_var: np.ndarray,
+                reduction: str = "batchmean") -> tuple[np.ndarray, np.ndarray]:
+    """``(∂KL/∂mu, ∂KL/∂log_var) = (s·mu, s·½(exp(log_var) − 1))``, each (N, J).
+
+    Derivation, term by term from −½ (1 + log_var − mu² − exp(log_var)):
+    ∂/∂mu of ½ mu² is mu; ∂/∂log_var of −½ (log_var − exp(log_var)) is ½ (exp(log_var) − 1).
+    The gradient is 0 at mu = 0, log_var = 0: the prior's own parameters.
+    """
+    scale = _kl_scale(mu.shape, reduction)
+    return mu * scale, np.expm1(log_var) * (0.5 * scale)
+
+
+def beta_norm(beta: float, latent_dim: int, input_dim: int) -> float:
+    """β_norm = β·J/K (Higgins et al. 2017): the KL weight when recon is ÷ K and KL ÷ J."""
+    return beta * latent_dim / input_dim
+
+
+def beta_from_norm(beta_norm: float, latent_dim: int, input_dim: int) -> float:
+    """β = β_norm·K/J: e.g. the normalised weight 0.1 with K = 784, J = 20 is β = 3.92."""
+    return beta_norm * input_dim / latent_dim
+
+
+class VAE:
+    """A variational autoencoder: an encoder to [mu | log_var], sampling, a decoder.
+
+    Parameters
+    ----------
+    encoder : ``Sequential`` mapping (N, K) → (N, 2·J), ending with a linear ``Dense``.
+    decoder : ``Sequential`` mapping (N, J) → (N, K), e.g. ending with a ``Sigmoid``
+        (Bernoulli decoder, train with BCE) or linear (Gaussian decoder, train with MSE).
+    beta : weight β ≥ 0 of the KL term (1 = the ELBO); ``KLAnnealing`` changes it.
+    reduction : the KL's reduction, ``"batchmean"``, ``"sum"`` or ``"mean"`` (see the
+        module docstring); choose the same as the reconstruction loss's.
+    seed : seeds the VAE's own Generator, which draws ε at every ``forward``.
+
+    As in ``Autoencoder``, one flat ``params`` vector (encoder, then decoder) holds
+    every parameter and ``grads`` every gradient.  After ``forward`` the VAE keeps
+    ``mu``, ``log_var``, ``eps``, ``z`` (each (N, J)) and ``kl``.
+    """
+
+    def __init__(self, encoder: Sequential, decoder: Sequential, beta: float = 1.0,
+                 reduction: str = "batchmean", seed: int = 0) -> None:
+        _check_halves(encoder, decoder)
+        _kl_scale((1, 1), reduction)  # refuse an unknown reduction now, not at the first batch
+        self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
+        self.latent_dim, self.input_dim = decoder.n_in, encoder.n_in
+        self.beta, self.reduction, self.seed = beta, reduction, seed
+        self.rng = np.random.default_rng(seed)
+        self.params, self.grads = bind_parameters(encoder.layers + decoder.layers, self.dtype)
+        n_enc = encoder.n_params
+        encoder.params, encoder.grads = self.params[:n_enc], self.grads[:n_enc]
+        decoder.params, decoder.grads = self.params[n_enc:], self.grads[n_enc:]
+
+    @property
+    def beta(self) -> float:
+        """The KL weight β, a finite number ≥ 0."""
+        return self._beta
+
+    @beta.setter
+    def beta(self, value: float) -> None:
+        value = float(value)
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"beta (the KL weight) must be a finite number ≥ 0, got {value}")
+        self._beta = value
+
+    def forward(self, x: np.ndarray, eps: np.ndarray | None = None) -> np.ndarray:
+        """Reconstruction ``p`` (N, K) of ``x`` (N, K) through a sampled z, caching for backward.
+
+        ``eps`` (N, J): use this noise instead of drawing ε ~ N(0, I) — a fixed ε makes
+        the forward pass a deterministic function of the parameters (gradient checks).
+        """
+        h = self.encoder.forward(x)
+        J = self.latent_dim
+        self.mu, self.log_var = h[:, :J], h[:, J:]
+        if eps is None:
+            eps = self.rng.standard_normal(self.mu.shape, dtype=self.dtype)
+        elif np.shape(eps) != self.mu.shape:
+            raise ShapeError(f"eps must have the shape of mu, {self.mu.shape}; got {np.shape(eps)}")
+        self.eps = np.asarray(eps, dtype=self.dtype)
+        self.std = np.exp(0.5 * self.log_var)
+        self.z = self.mu + self.std * self.eps
+        if not np.isfinite(self.z).all():
+            raise FloatingPointError(
+                f"z = mu + exp(½·log_var)·ε overflowed (largest log_var {self.log_var.max():.3g}); "
+                "training diverged: lower the learning rate or check the input scaling"
+            )
+        self.kl = kl_divergence(self.mu, self.log_var, self.reduction)
+        return self.decoder.forward(self.z)
+
+    def extra_losses(self) -> dict[str, tuple[float, float]]:
+        """``{"kl": (beta, KL)}`` for the last ``forward``: ``fit`` adds beta·KL to the loss."""
+        return {"kl": (self.beta, self.kl)}
+
+    def backward(self, dp: np.ndarray) -> np.ndarray | None:
+        """Backpropagate ∂recon/∂p (N, K), plus β·KL, to every parameter.
+
+        With dz = ∂recon/∂z from the decoder, z = mu + std·ε and std = exp(½·log_var):
+
+            dmu      = dz + β·∂KL/∂mu
+            dlog_var = dz·ε·½·std + β·∂KL/∂log_var       (∂std/∂log_var = ½·std)
+
+        ``[dmu | dlog_var]`` (N, 2J) then goes back through the encoder.
+        """
+        dz = self.decoder.backward(dp)
+        dkl_dmu, dkl_dlog_var = kl_gradient(self.mu, self.log_var, self.reduction)
+        dmu = dz + self.beta * dkl_dmu
+        dlog_var = dz * self.eps * (0.5 * self.std) + self.beta * dkl_dlog_var
+        return self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1))
+
+    def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, log_var)``, each (N, J), for ``x`` (N, K), without caching."""
+        h = self.encoder.predict(x)
+        return h[:, : self.latent_dim], h[:, self.latent_dim :]
+
+    # The decoder half is used exactly as in a plain autoencoder: (N, J) → (N, K).
+    decode = Autoencoder.decode
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """``decode(mu)``: the deterministic reconstruction, z = mu with no noise.  (N, K) → (N, K).
+
+        Use it to look at reconstructions and to compare models; the training loss
+        decodes a *sampled* z, so it is a little worse.
+        """
+        return self.decode(self.encode(x)[0])
+
+    predict = reconstruct
+
+    def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+        """``n`` new images (n, K): decode z ~ N(0, I) drawn from ``rng``.
+
+        ``rng``: a Generator or a seed; by default the VAE's own Generator (which then
+        also moves on the noise of later training steps).
+        """
+        rng = self.rng if rng is None else np.random.default_rng(rng)
+        return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype))
+
+    # Parameter bookkeeping is the autoencoder's: encoder then decoder in one flat vector.
+    zero_grad = Autoencoder.zero_grad
+    parameters = Autoencoder.parameters
+    n_params = Autoencoder.n_params
+
+    def summary(self) -> str:
+        """The latent size, β and the KL reduction, then the encoder's and decoder's tables."""
+        head = (f"VAE: K = {self.input_dim} inputs, J = {self.latent_dim} latent dimensions "
+                f"(encoder outputs [mu | log_var], 2·J = {2 * self.latent_dim}); "
+                f"beta = {self.beta:g}, KL reduction {self.reduction!r}")
+        return f"{head}\n\n{Autoencoder.summary(self)}"
+
+    def config(self) -> dict[str, Any]:
+        """The architecture, β, the KL reduction and the noise seed, JSON-ready."""
+        return {"class": "VAE", "encoder": self.encoder.config(), "decoder": self.decoder.config(),
+                "beta": self.beta, "reduction": self.reduction, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "VAE":
+        """A freshly initialised VAE with the architecture described by ``config()``."""
+        from tinyae.io import from_config  # io loads this module lazily; import it the same way
+
+        return cls(from_config(config["encoder"]), from_config(config["decoder"]),
+                   beta=config.get("beta", 1.0), reduction=config.get("reduction", "batchmean"),
+                   seed=config.get("seed", 0))
+
+    def __repr__(self) -> str:
+        return (f"VAE(K={self.input_dim}, J={self.latent_dim}, beta={self.beta:g}, "
+                f"reduction={self.reduction!r})")
+
+
+def _check_halves(encoder: Sequential, decoder: Sequential) -> None:
+    """Raise a clear error unless encoder (K → 2J) and decoder (J → K) fit together."""
+    if encoder.dtype != decoder.dtype:
+        raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; build both with one dtype")
+    if None in (encoder.n_in, encoder.n_out, decoder.n_in, decoder.n_out):
+        raise ValueError("encoder and decoder must each contain a Dense layer (to fix their widths)")
+    last = next(layer for layer in reversed(encoder.layers) if not isinstance(layer, Identity))
+    if not isinstance(last, Dense):
+        raise ValueError(
+            f"the encoder must end with a linear Dense giving [mu | log_var], but it ends with "
+            f"{last!r}, which would restrict mu and log_var; remove that final activation"
+        )
+    if encoder.n_out % 2:
+        raise ValueError(f"the encoder outputs {encoder.n_out} features; it must output 2·J "
+                         f"(J means, then J log-variances), an even number")
+    if decoder.n_in != encoder.n_out // 2:
+        raise ValueError(
+            f"the encoder outputs 2·J = {encoder.n_out} features, so J = {encoder.n_out // 2}, "
+            f"but the decoder expects {decoder.n_in} inputs; make the decoder start at J"
+        )
+    if decoder.n_out != encoder.n_in:
+        raise ValueError(f"the decoder outputs {decoder.n_out} features but the encoder takes "
+                         f"{encoder.n_in}: a VAE reconstructs its input, so they must match")
+    if not decoder.input_grad:
+        raise ValueError("the decoder was built with input_grad=False, but the gradient must flow "
+                         "back through z into the encoder; build it with input_grad=True")
+
+
+def dense_vae(spec: str = "784-400-20", hidden: str = "relu", output: str = "sigmoid",
+              beta: float = 1.0, seed: int = 0, dtype: Any = np.float32,
+              reduction: str = "batchmean") -> VAE:
+    """A dense VAE from the encoder half of a spec, ``"K-hidden…-J"``; the decoder mirrors it.
+
+    ``"784-400-20"``: encoder Dense(784, 400), ``hidden``, Dense(400, 40) → [mu | log_var];
+    decoder Dense(20, 400), ``hidden``, Dense(400, 784), ``output``.  ``output="sigmoid"``
+    is the Bernoulli decoder (train with BCE), ``"identity"`` the Gaussian one (MSE).
+    Weights use He init for ReLU (Glorot otherwise), drawn from ``seed``; ε is drawn
+    from ``seed + 1`` — a different stream, else the first ε would repeat the first weights.
+    """
+    try:
+        widths = parse_spec(spec)
+    except ValueError:
+        raise ValueError(f"VAE spec {spec!r} must be widths 'input-hidden…-latent' joined by '-', "
+                         f"e.g. '784-400-20' (at least one hidden layer)") from None
+    K, J = widths[0], widths[-1]
+    if J >= K:
+        raise ValueError(f"VAE spec {spec!r}: the last width is the latent size J = {J}, not smaller "
+                         f"than the input K = {K}; give the encoder half only, e.g. '784-400-20'")
+    init = "he" if hidden.lower() == "relu" else "glorot"
+
+    def stack(ws: list[int], last: str | None) -> list[Layer]:
+        """Dense layers through the widths ``ws``, ``hidden`` between them, ``last`` after."""
+        layers: list[Layer] = []
+        for i, (n_in, n_out) in enumerate(zip(ws, ws[1:])):
+            layers.append(Dense(n_in, n_out, init=init))
+            if i < len(ws) - 2:
+                layers.append(activation(hidden))
+        return layers + ([activation(last)] if last else [])
+
+    rng = np.random.default_rng(seed)
+    encoder = Sequential(stack(widths[:-1] + [2 * J], None), seed=rng, dtype=dtype, input_grad=False)
+    decoder = Sequential(stack(widths[::-1], output), seed=rng, dtype=dtype)
+    return VAE(encoder, decoder, beta=beta, reduction=reduction, seed=seed + 1)
