@@ -194,3 +194,15 @@ def test_train_with_monitor_warns_once_and_draws_the_monitors(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("the gradient vanishes") == 1
     assert (tmp_path / "m" / "monitors.png").stat().st_size > 0
+
+
+def test_experiment_runs_by_name_and_lists_its_figures(tmp_path, capsys):
+    assert main(["experiment", "bce-curves", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and list((tmp_path / "bce-curves").glob("*.png"))
+
+
+def test_unknown_experiment_is_a_one_line_error(capsys):
+    assert main(["experiment", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and err.count("\n") == 1

@@ -1,0 +1,54 @@
+"""Seed experiments: each reproduces one of the four learner questions on real MNIST.
+
+=============== ======== ==================================================================
+name            question what it shows
+=============== ======== ==================================================================
+``blob``        1        the mean-image plateau of an all-sigmoid autoencoder, and the fixes
+``bce-curves``  1, 2     BCE's minimum at p = y, its floor H(y), its asymmetry; MSE beside it
+``softmax-raw`` 2        softmax output + BCE on raw 0..255 pixels, next to the fixed model
+``identity``    3        a linear 84 → 84 layer that "cannot learn the identity", and the fix
+``beta-sweep``  4        the VAE's reconstruction-vs-KL trade-off over β, and KL annealing
+=============== ======== ==================================================================
+
+``run_experiment("blob")`` runs one, prints its tables and findings and returns an
+``ExperimentResult`` (``rows``: the table; ``facts``: named numbers; ``figures``: the PNGs
+written under ``out/<name>/``; ``notes``: the printed findings).  By default an experiment
+uses the bundled subset ``mnist-mini``; ``full=True`` loads full MNIST, ``quick=True``
+shrinks the budget to seconds (the tests use it).  Each module's docstring explains the
+phenomenon and what the numbers show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from tinyae.experiments import bce_curves, beta_sweep, blob, identity, softmax_raw
+from tinyae.experiments.common import ExperimentResult
+
+EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
+    "blob": blob.run,
+    "bce-curves": bce_curves.run,
+    "softmax-raw": softmax_raw.run,
+    "identity": identity.run,
+    "beta-sweep": beta_sweep.run,
+}
+
+
+def run_experiment(name: str, *, full: bool = False, data_dir: str | None = None,
+                   out: str | Path = "tinyae-experiments", quick: bool = False, seed: int = 0,
+                   verbose: bool = True) -> ExperimentResult:
+    """Run the experiment ``name`` (a key of ``EXPERIMENTS``) and return its result.
+
+    full : full MNIST (``load_mnist("mnist", data_dir=data_dir)``) instead of ``mnist-mini``;
+    out : folder for the figures (``out/<name>/*.png``);
+    quick : a small budget (seconds), as the tests use;
+    seed : seeds every weight initialisation and shuffle;
+    verbose : print the tables and explanations.
+    """
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name](full=full, data_dir=data_dir, out=out, quick=quick, seed=seed, verbose=verbose)
+
+
+__all__ = ["EXPERIMENTS", "ExperimentResult", "run_experiment"]
