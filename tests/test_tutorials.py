@@ -1,0 +1,104 @@
+"""End to end: every tutorial and every solution runs, writes its figures and asserts its claims.
+
+Each script runs in its own subprocess (the installed package, no sys.path tricks) in a
+temporary directory, in quick mode and offline, with its figures and cache in that
+directory: nothing is shared, so the tests can run in parallel.  The tutorials assert
+their key claims inline, so a broken package makes them exit with a non-zero code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TUTORIALS_DIR = Path(__file__).resolve().parent.parent / "tutorials"
+TUTORIALS = sorted(TUTORIALS_DIR.glob("[0-9][0-9]_*.py"))
+SOLUTIONS = sorted((TUTORIALS_DIR / "solutions").glob("[0-9][0-9]_*.py"))
+TIMEOUT = 120  # seconds per script; each takes a few seconds in quick mode
+
+# The figures each script must write, relative to $TINYAE_FIGURES.
+FIGURES = {
+    "01_dense_and_backprop": ["01_dense_and_backprop/step_size.png"],
+    "02_activations": ["02_activations/activations.png", "02_activations/gradient_through_depth.png"],
+    "03_losses": ["03_losses/loss_vs_target.png"],
+    "04_first_autoencoder": [f"04_first_autoencoder/{name}.png" for name in
+                             ("loss_curves", "reconstructions", "reconstructions_blob", "filters")],
+    "05_data_problems": ["05_data_problems/softmax_vs_sigmoid.png", "05_data_problems/identity.png"],
+    "06_vae": [f"06_vae/{name}.png" for name in ("vae_loss", "latent_scatter", "latent_manifold",
+                                                 "samples", "beta_sweep", "schedules")],
+    "07_diagnostics": ["07_diagnostics/monitor_blob.png", "07_diagnostics/monitor_fixed.png"],
+}
+SOLUTION_FIGURES = {"04_first_autoencoder": ["04_first_autoencoder_solutions/latent_scatter.png"]}
+
+
+def run_script(script: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ``script`` with the test environment; return the finished process."""
+    figures = tmp_path / "figures"
+    env = {
+        **os.environ,
+        "TINYAE_QUICK": "1",
+        "TINYAE_OFFLINE": "1",
+        "TINYAE_FIGURES": str(figures),
+        "TINYAE_CACHE_DIR": str(tmp_path / "cache"),
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(tmp_path / "mplconfig"),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+
+
+def assert_ran(result: subprocess.CompletedProcess, script: Path) -> None:
+    assert result.returncode == 0, (
+        f"{script.name} exited with {result.returncode}\n--- stdout (end) ---\n{result.stdout[-3000:]}"
+        f"\n--- stderr (end) ---\n{result.stderr[-3000:]}"
+    )
+
+
+def test_all_seven_tutorials_and_solutions_exist():
+    numbers = [path.name[:2] for path in TUTORIALS]
+    assert numbers == [f"{i:02d}" for i in range(1, 8)], numbers
+    assert [path.name for path in SOLUTIONS] == [path.name for path in TUTORIALS]
+    assert set(FIGURES) == {path.stem for path in TUTORIALS}
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda path: path.stem)
+def test_tutorial_runs_and_writes_its_figures(script, tmp_path):
+    result = run_script(script, tmp_path)
+    assert_ran(result, script)
+    missing = [name for name in FIGURES[script.stem] if not (tmp_path / "figures" / name).is_file()]
+    assert not missing, f"{script.name} did not write {missing}"
+
+
+@pytest.mark.parametrize("script", SOLUTIONS, ids=lambda path: path.stem)
+def test_solution_runs(script, tmp_path):
+    result = run_script(script, tmp_path)
+    assert_ran(result, script)
+    for name in SOLUTION_FIGURES.get(script.stem, []):
+        assert (tmp_path / "figures" / name).is_file(), f"{script.name} did not write {name}"
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda path: path.stem)
+def test_tutorial_structure(script):
+    """Percent format with prose, at least two exercises, no sys.path tricks, the installed package."""
+    text = script.read_text(encoding="utf-8")
+    assert text.count("# %% [markdown]") >= 1
+    assert re.search(r"^# %%$", text, flags=re.MULTILINE), "no code cell"
+    exercises = set(re.findall(r"\*\*Exercise (\d)\.\*\*", text))
+    assert len(exercises) >= 2, f"{script.name} has {len(exercises)} exercises"
+    assert (TUTORIALS_DIR / "solutions" / script.name).is_file()
+    assert "sys.path" not in text
+    assert re.search(r"^(import tinyae|from tinyae)", text, flags=re.MULTILINE)
+    assert "TINYAE_FIGURES" in text and "TINYAE_QUICK" in text
+
+
+def test_readme_lists_every_tutorial():
+    readme = (TUTORIALS_DIR / "README.md").read_text(encoding="utf-8")
+    for script in TUTORIALS:
+        assert script.name in readme, f"README.md does not mention {script.name}"
+    assert "jupytext" in readme and "TINYAE_FIGURES" in readme
