@@ -19,6 +19,7 @@ import pytest
 
 import tinyae
 from tinyae.cli import build_parser, main
+from tinyae.cli.options import arch_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FILES = ("model.npz", "history.csv", "history.json", "reconstructions.png", "loss.png",
@@ -91,7 +92,7 @@ def test_saved_model_reproduces_the_recorded_test_losses(run):
 
 def test_defaults_are_the_documented_ones():
     args = build_parser().parse_args(["train"])
-    assert (args.arch, args.hidden, args.output, args.code) == ("784-100-50-100-784", "relu", "sigmoid", None)
+    assert (arch_of(args), args.hidden, args.output, args.code) == ("784-100-50-100-784", "relu", "sigmoid", None)
     assert (args.loss, args.optimizer, args.lr, args.momentum) == ("bce", "adam", None, None)
     assert (args.epochs, args.batch_size, args.seed, args.limit) == (5, 128, 0, None)
     assert (args.dataset, args.data_dir, args.out, args.quiet) == ("auto", None, "tinyae-run", False)
@@ -206,3 +207,25 @@ def test_unknown_experiment_is_a_one_line_error(capsys):
     assert main(["experiment", "nope"]) == 2
     err = capsys.readouterr().err
     assert "invalid choice" in err and err.count("\n") == 1
+
+
+def test_train_a_vae_with_kl_annealing(tmp_path, capsys):
+    out = tmp_path / "vae"
+    args = ["train", "--model", "vae", "--latent", "2", "--beta", "1", "--kl-schedule", "linear",
+            "--dataset", "mnist-mini", "--limit", "512", "--epochs", "2", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "test −ELBO:" in printed and "nats per image" in printed
+    history = json.loads((out / "history.json").read_text())
+    assert history["beta"][0] < history["beta"][1] <= 1.0  # the warm-up raised the KL weight
+    assert {"recon", "kl", "val_recon", "val_kl"} <= set(history)
+    for name in ("samples.png", "manifold.png", "latent.png", "model.npz"):
+        assert (out / name).stat().st_size > 0
+    assert type(tinyae.load(out / "model.npz")).__name__ == "VAE"
+
+
+def test_vae_flags_are_checked(capsys):
+    assert main(["train", "--model", "vae", "--beta", "-1"]) == 2
+    assert main(["train", "--model", "vae", "--arch", "100-50", "--dataset", "mnist-mini"]) == 2
+    err = capsys.readouterr().err
+    assert "must be a number ≥ 0" in err and "must start with 784" in err

@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tinyae import (BCE, MSE, SGD, Adam, Dense, Destandardize, Sequential, Sigmoid, Standardize,
+from tinyae import (BCE, MSE, SGD, Adam, Dense, Destandardize, Sequential, Standardize,
                     dense_autoencoder, fit, load_mnist)
 from tinyae import plot
 from tinyae.diagnostics import inspect, relative_error

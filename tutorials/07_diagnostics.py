@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae import (BCE, MSE, SGD, Adam, Dense, ReLU, Sequential, Sigmoid, Softmax,
+from tinyae import (BCE, MSE, SGD, Adam, Dense, ReLU, Sequential, Softmax,
                     dense_autoencoder, fit, load_mnist)
 from tinyae import plot
 from tinyae.diagnostics import Monitor, doctor, format_findings

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model_file:
         model, optimizer = load(args.model_file), None
     else:
-        check_fits_mnist(args.arch)
+        check_fits_mnist(args)
         model, optimizer = MODELS[args.model](args), make_optimizer(args)
     data = load_data(args)
     findings = doctor(model, make_loss(args), data.x_train[: args.limit or 512],

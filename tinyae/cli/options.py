@@ -16,6 +16,8 @@ from tinyae.datasets.mnist import NAMES as DATASETS
 from tinyae.layers import ACTIVATIONS
 from tinyae.losses import BCE, MSE, Loss, get_loss
 from tinyae.models.autoencoder import Autoencoder, dense_autoencoder, parse_spec
+from tinyae.models.vae import VAE, dense_vae
+from tinyae.schedules import SCHEDULES, Constant, Cyclical, LinearWarmup, Schedule, SigmoidAnneal
 from tinyae.optim import Optimizer, get_optimizer
 
 MNIST_PIXELS = 784  # 28 × 28: the first and last width of any MNIST autoencoder
@@ -52,28 +54,52 @@ def positive_float(text: str) -> float:
     return _checked(text, float, lambda v: 0 < v < math.inf, "a number > 0")
 
 
+def nonnegative_float(text: str) -> float:
+    """A finite number ≥ 0 (a KL weight)."""
+    return _checked(text, float, lambda v: 0 <= v < math.inf, "a number ≥ 0")
+
+
 def momentum_float(text: str) -> float:
     """A number in [0, 1): the fraction of the previous velocity kept at each step."""
     return _checked(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def architecture(text: str) -> str:
-    """Layer widths such as ``784-100-50-100-784``, returned in that canonical form."""
-    try:
-        return "-".join(map(str, parse_spec(text)))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    """Layer widths such as ``784-100-50-100-784`` (or a VAE's ``784-400``), in canonical form.
+
+    Only the form is checked here; ``check_fits_mnist`` checks the widths for the ``--model``.
+    """
+    widths = [part.strip() for part in text.replace(",", "-").split("-")]
+    if not all(part.isdigit() and int(part) > 0 for part in widths):
+        raise argparse.ArgumentTypeError(f"must be positive layer widths joined by '-', e.g. "
+                                         f"784-100-50-100-784, got {text!r}")
+    return "-".join(str(int(part)) for part in widths)
 
 
 # --- models ------------------------------------------------------------------------------
 
+DEFAULT_ARCH = {"ae": "784-100-50-100-784", "vae": "784-400"}
+
+
+def arch_of(args: argparse.Namespace) -> str:
+    """``--arch``, or the default of the ``--model``; a VAE's ends with ``--latent``."""
+    arch = args.arch or DEFAULT_ARCH[args.model]
+    return f"{arch}-{args.latent}" if args.model == "vae" else arch
+
+
 def build_autoencoder(args: argparse.Namespace) -> Autoencoder:
     """The dense autoencoder of ``--arch`` with the ``--hidden/--code/--output`` activations."""
-    return dense_autoencoder(args.arch, hidden=args.hidden, output=args.output, code=args.code,
+    return dense_autoencoder(arch_of(args), hidden=args.hidden, output=args.output, code=args.code,
                              seed=args.seed)
 
 
-MODELS: dict[str, Callable[[argparse.Namespace], Any]] = {"ae": build_autoencoder}
+def build_vae(args: argparse.Namespace) -> VAE:
+    """The dense VAE ``--arch``-``--latent`` with KL weight ``--beta`` (per sample, in nats)."""
+    return dense_vae(arch_of(args), hidden=args.hidden, output=args.output, beta=args.beta,
+                     seed=args.seed)
+
+
+MODELS: dict[str, Callable[[argparse.Namespace], Any]] = {"ae": build_autoencoder, "vae": build_vae}
 
 
 # --- flags shared by the subcommands that train ------------------------------------------
@@ -82,10 +108,11 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     """--model, --arch and the activations."""
     group = parser.add_argument_group("model")
     group.add_argument("--model", choices=sorted(MODELS), default="ae",
-                       help="ae: dense autoencoder (default: %(default)s)")
-    group.add_argument("--arch", type=architecture, default="784-100-50-100-784", metavar="W-W-…",
-                       help="layer widths from input to output; the narrowest is the code; first "
-                            "and last must be 784 for MNIST (default: %(default)s)")
+                       help="ae: dense autoencoder; vae: variational autoencoder (default: %(default)s)")
+    group.add_argument("--arch", type=architecture, default=None, metavar="W-W-…",
+                       help="ae: layer widths from input to output, the narrowest is the code, first "
+                            f"and last 784 (default: {DEFAULT_ARCH['ae']}); vae: the encoder's widths "
+                            f"before the latent layer (default: {DEFAULT_ARCH['vae']})")
     activations = sorted(ACTIVATIONS)
     group.add_argument("--hidden", choices=activations, default="relu", metavar="ACT",
                        help=f"activation of the hidden layers, one of {', '.join(activations)} "
@@ -95,6 +122,20 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--output", choices=activations, default="sigmoid", metavar="ACT",
                        help="activation of the output layer; --loss bce needs sigmoid or "
                             "softmax (default: %(default)s)")
+
+
+def add_vae_flags(parser: argparse.ArgumentParser) -> None:
+    """--latent, --beta and --kl-schedule (used with --model vae)."""
+    group = parser.add_argument_group("vae (with --model vae)")
+    group.add_argument("--latent", type=positive_int, default=20, metavar="J",
+                       help="latent dimensions J (default: %(default)s)")
+    group.add_argument("--beta", type=nonnegative_float, default=1.0, metavar="BETA",
+                       help="weight of the KL term, with the reconstruction summed over pixels and "
+                            "both averaged over the batch; 1 is the ELBO (default: %(default)s)")
+    group.add_argument("--kl-schedule", choices=sorted(SCHEDULES), default="constant",
+                       help="how the KL weight rises to --beta over training: constant, linear "
+                            "warm-up over the first half, sigmoid (Bowman et al. 2015) or cyclical "
+                            "(Fu et al. 2019) (default: %(default)s)")
 
 
 def add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +175,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
     """The model, data and training flags of every subcommand that trains a model."""
     add_model_flags(parser)
+    add_vae_flags(parser)
     add_data_flags(parser)
     add_training_flags(parser)
 
@@ -150,10 +192,13 @@ def add_output_flags(parser: argparse.ArgumentParser, default_out: str) -> None:
 
 # --- building blocks of a run ------------------------------------------------------------
 
-def check_fits_mnist(arch: str) -> None:
-    """Raise ValueError unless the architecture's first and last widths are 784."""
-    widths = parse_spec(arch)
-    if widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS:
+def check_fits_mnist(args: argparse.Namespace) -> None:
+    """Raise ValueError unless the network reads (and, for an ae, writes) 784 pixels."""
+    arch, widths = arch_of(args), parse_spec(arch_of(args))
+    if args.model == "vae" and widths[0] != MNIST_PIXELS:  # the decoder mirrors the encoder
+        raise ValueError(f"--arch {args.arch} must start with {MNIST_PIXELS}, the pixels of an "
+                         f"MNIST image, e.g. {MNIST_PIXELS}-400")
+    if args.model == "ae" and (widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS):
         raise ValueError(f"--arch {arch} must start and end with {MNIST_PIXELS}, the pixels of an "
                          f"MNIST image, e.g. {MNIST_PIXELS}-{'-'.join(map(str, widths[1:-1]))}-"
                          f"{MNIST_PIXELS}")
@@ -164,7 +209,19 @@ def make_loss(args: argparse.Namespace) -> Loss:
     if args.loss == "bce" and args.output not in UNIT_OUTPUTS:
         raise ValueError(f"--loss bce needs predictions in [0, 1], but --output {args.output} can "
                          f"leave it; use --output sigmoid, or --loss mse")
-    return get_loss(args.loss)
+    # A VAE's reconstruction is summed over pixels per sample, like its KL: −ELBO in nats.
+    return get_loss(args.loss, reduction="batchmean" if args.model == "vae" else "mean")
+
+
+def make_kl_schedule(args: argparse.Namespace, total_steps: int) -> Schedule:
+    """``--kl-schedule`` rising to ``--beta`` over ``total_steps`` batches."""
+    end, steps = args.beta, max(total_steps, 1)
+    return {
+        "constant": lambda: Constant(end),
+        "linear": lambda: LinearWarmup(max(steps // 2, 1), end=end),
+        "sigmoid": lambda: SigmoidAnneal(steps, end=end),
+        "cyclical": lambda: Cyclical(steps, end=end),
+    }[args.kl_schedule]()
 
 
 def make_optimizer(args: argparse.Namespace) -> Optimizer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any, Callable
 import numpy as np
 
 from tinyae.cli.options import (
-    MODELS, add_common_flags, add_output_flags, check_fits_mnist, load_data, make_loss,
-    make_metrics, make_optimizer,
+    MODELS, add_common_flags, add_output_flags, arch_of, check_fits_mnist, load_data, make_kl_schedule,
+    make_loss, make_metrics, make_optimizer,
 )
+from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
 from tinyae.io import save
 from tinyae.losses import Loss
@@ -60,13 +62,19 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
 
     figure("reconstructions.png", plot.reconstructions, x[:N_RECONSTRUCTIONS],
            model.reconstruct(x[:N_RECONSTRUCTIONS]))
-    curves = [key for key in history if key != "seconds" and key.removeprefix("val_") not in metrics]
+    curves = [key for key in history
+              if key not in ("seconds", "beta") and key.removeprefix("val_") not in metrics]
     figure("loss.png", plot.loss_curves, history, keys=curves)
     _, W, _ = model.parameters()[0]  # the first Dense layer's weights, (784, n_hidden)
     figure("filters.png", plot.filters, W)
     if any("/" in key for key in history):  # trained with --monitor
         figure("monitors.png", plot.monitors, history)
+    if hasattr(model, "sample"):  # a VAE: images decoded from z ~ N(0, I), and its mean codes
+        figure("samples.png", plot.image_grid, model.sample(50, rng=0), title="samples from the prior")
+        if model.latent_dim == 2:
+            figure("manifold.png", plot.latent_manifold, model.decode)
     z = model.encode(x)
+    z = z[0] if isinstance(z, tuple) else z  # a VAE encodes to (mu, log_var): draw mu
     if z.shape[1] < 2:
         _note(f"latent.png skipped: the code has {z.shape[1]} dimension, a scatter needs 2")
         return written
@@ -99,7 +107,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, print the final test loss per pixel, and write model, history and figures."""
-    check_fits_mnist(args.arch)
+    check_fits_mnist(args)
     loss, optimizer = make_loss(args), make_optimizer(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # before training: fail in a second, not after it
@@ -107,9 +115,12 @@ def run(args: argparse.Namespace) -> int:
     x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
     model, metrics = MODELS[args.model](args), make_metrics(args.output)
     if not args.quiet:
-        print(f"training {args.arch} ({model.n_params:,} parameters) on {len(x_train):,} "
+        print(f"training {args.model} {arch_of(args)} ({model.n_params:,} parameters) on {len(x_train):,} "
               f"{data.name} images: {loss!r}, {optimizer!r}, batch {args.batch_size}, seed {args.seed}")
     callbacks = [_monitor(x_train, loss)] if args.monitor else []
+    if args.model == "vae":
+        steps = args.epochs * math.ceil(len(x_train) / args.batch_size)
+        callbacks.append(KLAnnealing(make_kl_schedule(args, steps)))
     start = time.perf_counter()
     history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
                   batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
@@ -118,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
     test = evaluate(model, loss, data.x_test, metrics=metrics)
     epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
     print(f"{epochs} in {seconds:.1f} s; final test loss on {len(data.x_test):,} {data.name} images:")
+    if args.model == "vae":
+        print(f"  test −ELBO: {test['loss']:.2f} nats per image (reconstruction {test['recon']:.2f} "
+              f"+ β·KL, KL {test['kl']:.2f}, β = {model.beta:g})")
     for name in ("bce", "mse"):
         undefined = f"undefined (--output {args.output} can leave [0, 1])"
         print(f"  test {name.upper()} per pixel: {f'{test[name]:.5f}' if name in test else undefined}")

@@ -4,7 +4,6 @@
 # %%
 import os
 
-import numpy as np
 
 from tinyae import BCE, SGD, Adam, Dense, ReLU, Sequential, fit, load_mnist
 from tinyae import dense_autoencoder
