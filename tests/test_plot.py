@@ -80,7 +80,7 @@ def test_latent_scatter_plots_first_two_dimensions_and_says_so():
     fig = P.latent_scatter(z, labels)
     assert len(fig.axes) == 2  # the scatter and its colour bar
     np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), z[:, :2])
-    assert "first 2 of 4" in fig.axes[0].get_title()
+    assert "0 and 1 of 4" in fig.axes[0].get_title()
     assert "first 2" not in P.latent_scatter(z[:, :2], labels).axes[0].get_title()
 
 
@@ -307,3 +307,13 @@ def test_epoch_curves_one_line_per_run_and_threshold(tmp_path, close_figures):
         P.epoch_curves({"a": []}, "distance")
     with pytest.raises(ValueError, match="logy=True needs every value > 0"):
         P.epoch_curves({"a": [0.0, 1.0]}, "distance", logy=True)
+
+
+def test_latent_scatter_draws_the_chosen_dimensions():
+    z = np.column_stack([np.zeros(20), np.arange(20.0), -np.arange(20.0)])
+    fig = P.latent_scatter(z, np.arange(20) % 10, dims=(1, 2))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "z[:, 1]" and ax.get_ylabel() == "z[:, 2]" and "1 and 2 of 3" in ax.get_title()
+    np.testing.assert_array_equal(ax.collections[0].get_offsets()[:, 0], np.arange(20.0))
+    with pytest.raises(ValueError, match="two different latent dimensions"):
+        P.latent_scatter(z, np.arange(20) % 10, dims=(1, 1))

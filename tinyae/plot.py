@@ -188,11 +188,12 @@ def _is_number_list(values) -> bool:
     return arr.ndim == 1 and arr.size > 0 and np.issubdtype(arr.dtype, np.number)
 
 
-def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None) -> Figure:
-    """Scatter of the latent codes z[:, 0] against z[:, 1], coloured by digit label.
+def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None,
+                   dims: tuple[int, int] = (0, 1)) -> Figure:
+    """Scatter of the latent codes z[:, i] against z[:, j], (i, j) = ``dims``, coloured by digit.
 
-    z: (N, J) with J >= 2 (only the first two dimensions are drawn when J > 2, and the
-    title says so); labels: (N,) integers 0..9.  The figure has 2 axes (plot, colour bar).
+    z: (N, J) with J >= 2 (when J > 2 only the two ``dims`` are drawn, and the title says
+    so); labels: (N,) integers 0..9.  The figure has 2 axes (plot, colour bar).
     """
     z, labels = np.asarray(z, dtype=np.float64), np.asarray(labels)
     if z.ndim != 2 or z.shape[1] < 2 or len(z) == 0:
@@ -203,12 +204,15 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None) -> 
                          f"got {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
         raise ValueError("labels must be integer digits 0..9 (the MNIST labels)")
+    i, j = dims
+    if not (0 <= i < z.shape[1] and 0 <= j < z.shape[1] and i != j):
+        raise ValueError(f"dims must be two different latent dimensions in 0..{z.shape[1] - 1}, got {dims}")
     fig, ax = _pyplot().subplots(figsize=(6, 5))
-    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=6)
+    points = ax.scatter(z[:, i], z[:, j], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=6)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
-    ax.set_xlabel("z[:, 0]")
-    ax.set_ylabel("z[:, 1]")
-    extra = f" (first 2 of {z.shape[1]} dimensions)" if z.shape[1] > 2 else ""
+    ax.set_xlabel(f"z[:, {i}]")
+    ax.set_ylabel(f"z[:, {j}]")
+    extra = f" ({i} and {j} of {z.shape[1]} dimensions)" if z.shape[1] > 2 else ""
     ax.set_title("latent codes z" + extra)
     return _finish(fig, path)
 

@@ -47,9 +47,10 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
     x_test (M, 784) uint8 or float pixels, y_test (M,) digit labels.
     reconstructions.png: the first test images x over their reconstructions p;
     loss.png: the loss curves (metrics and timings left out); filters.png: the first
-    layer's W (D, n_hidden); latent.png: the test codes z coloured by digit, skipped
-    when the code has a single dimension.  A note on stderr says so, or says when a
-    drawn code unit is constant over the test set (the figure then shows little).
+    layer's W (D, n_hidden); latent.png: the test codes z (a VAE's mu) coloured by
+    digit, on the two code units that vary most (skipped, with a note on stderr, when
+    the code has a single dimension); a VAE adds samples.png and, for a 2-D latent,
+    manifold.png; --monitor adds monitors.png.
     """
     from tinyae import plot  # matplotlib loads only when figures are drawn
 
@@ -78,13 +79,10 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
     if z.shape[1] < 2:
         _note(f"latent.png skipped: the code has {z.shape[1]} dimension, a scatter needs 2")
         return written
-    figure("latent.png", plot.latent_scatter, z, y_test)
-    constant = np.flatnonzero(np.ptp(z, axis=0) == 0)
-    if constant.size and constant[0] < 2:
-        _note(f"latent.png draws z[:, 0] against z[:, 1], but z[:, {constant[0]}] is the same for "
-              f"every test image; {constant.size} of the {z.shape[1]} code units are (dead ReLUs, "
-              "whose input is negative for every image, or saturated units); an identity code "
-              "(--code identity) cannot die")
+    # The two code units that vary most over the test set: a dead ReLU unit (the same
+    # output, 0, for every image) would draw every digit on one line.
+    dims = tuple(int(d) for d in np.argsort(z.var(axis=0))[::-1][:2])
+    figure("latent.png", plot.latent_scatter, z, y_test, dims=dims)
     return written
 
 
