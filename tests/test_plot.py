@@ -98,7 +98,7 @@ def test_filters_one_image_per_unit_with_symmetric_scale():
 
 
 def test_filters_default_is_capped(monkeypatch):
-    monkeypatch.setattr(P, "MAX_FILTERS", 3)
+    monkeypatch.setattr(P.images, "MAX_FILTERS", 3)  # where filters() reads it
     fig = P.filters(rng.normal(size=(16, 10)))
     assert len(image_axes(fig)) == 3 and "(3 of 10)" in fig._suptitle.get_text()
 

@@ -1,0 +1,20 @@
+"""Every figure of tinyae, drawn from plain NumPy arrays and dicts.
+
+Each function returns the matplotlib ``Figure``.  Given ``path``, it also saves a PNG
+(creating the folder) and closes the figure so that long runs do not pile up open
+figures; the returned object can still be saved again with ``fig.savefig``.
+
+``images``: reconstructions, image grids, filters, the latent scatter and manifold;
+``curves``: loss curves, KL schedules, the β sweep, BCE vs MSE, monitors.
+matplotlib is imported only when a figure is drawn (see ``base._pyplot``).
+"""
+
+from tinyae.plot.base import DPI, _pyplot  # noqa: F401  (_pyplot: for tests that inspect the backend)
+from tinyae.plot.curves import EPS, beta_sweep, epoch_curves, loss_curves, loss_vs_target, monitors, schedules
+from tinyae.plot.images import MAX_FILTERS, filters, image_grid, latent_manifold, latent_scatter, reconstructions
+
+__all__ = [
+    "DPI", "EPS", "MAX_FILTERS", "beta_sweep", "epoch_curves", "filters", "image_grid",
+    "latent_manifold", "latent_scatter", "loss_curves", "loss_vs_target", "monitors",
+    "reconstructions", "schedules",
+]

@@ -1,0 +1,109 @@
+"""What every figure shares: loading pyplot lazily, saving, and checking image arrays.
+
+matplotlib is imported inside ``_pyplot``, never at module level, so that
+``import tinyae`` stays fast.  On a machine without a display (or under CI) the
+non-interactive "Agg" backend is selected first.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # only for type hints; never imported at run time
+    from matplotlib.figure import Figure
+
+DPI = 100
+SavePath = str | os.PathLike | None  # where to save the PNG; None: keep the figure open
+
+
+def _pyplot():
+    """Import and return ``matplotlib.pyplot``, choosing "Agg" first when there is no screen.
+
+    No screen means: Linux without $DISPLAY or $WAYLAND_DISPLAY, or $CI set (GitHub Actions,
+    GitLab, ... set CI=true).  An explicit $MPLBACKEND, or a pyplot that is already
+    imported (e.g. in a notebook), is left alone.
+    """
+    import matplotlib
+
+    no_screen = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    on_ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    user_choice = os.environ.get("MPLBACKEND") or "matplotlib.pyplot" in sys.modules
+    if (no_screen or on_ci) and not user_choice:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _finish(fig: Figure, path: SavePath) -> Figure:
+    """Save ``fig`` as a PNG at ``path`` (making the folder) and close it; no-op for None."""
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, format="png")
+        _pyplot().close(fig)
+    return fig
+
+
+def _as_images(x: np.ndarray, name: str) -> np.ndarray:
+    """Images as (N, H, W) from (N, H*W) with a square side, or from (N, H, W) with H = W.
+
+    Raises ValueError naming ``name`` if the array is empty, not square or not finite.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 3 and x.shape[1] == x.shape[2]:
+        x = x.reshape(len(x), -1)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have shape (N, H*W) or (N, H, H) with N >= 1, got {x.shape}; "
+            "for a single image use x[None]"
+        )
+    side = math.isqrt(x.shape[1])
+    if side * side != x.shape[1]:
+        raise ValueError(
+            f"{name} has {x.shape[1]} values per image, which is not a square number "
+            "(784 = 28 x 28); pass flattened square images"
+        )
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or inf: the model has probably diverged")
+    return x.reshape(-1, side, side)
+
+
+def _check_count(name: str, n: int) -> None:
+    """Raise unless ``n`` is an int >= 1 (a number of images, columns or steps)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {n!r}")
+
+
+def _grey(ax, image: np.ndarray) -> None:
+    """Draw one image in grey on the fixed scale [0, 1] (black = 0) without ticks."""
+    ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _grid(n: int, n_cols: int):
+    """A figure with ``n`` small axes on a grid of ``n_cols`` columns (unused cells removed)."""
+    n_cols = min(n_cols, n)
+    n_rows = math.ceil(n / n_cols)
+    fig, axes = _pyplot().subplots(n_rows, n_cols, figsize=(n_cols, n_rows + 0.4), squeeze=False)
+    for ax in axes.flat[n:]:
+        fig.delaxes(ax)
+    return fig, axes.flat[:n]
+
+
+def _is_number_list(values) -> bool:
+    """True for a non-empty 1-D sequence of real numbers (skips nested monitor records)."""
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # ragged nested lists
+        return False
+    return arr.ndim == 1 and arr.size > 0 and np.issubdtype(arr.dtype, np.number)

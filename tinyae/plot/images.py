@@ -1,0 +1,154 @@
+"""Figures of images and codes: reconstructions, grids, first-layer filters, latent space."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from tinyae.plot.base import SavePath, _as_images, _check_count, _finish, _grey, _grid, _pyplot
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+MAX_FILTERS = 100  # filters() draws at most this many units by default: 100 axes already take ~1 s
+
+
+def reconstructions(x: np.ndarray, p: np.ndarray, n: int = 10, path: SavePath = None,
+                    title: str | None = None) -> Figure:
+    """Originals (top row) above their reconstructions (bottom row).
+
+    x, p: (N, H*W) with a square side (e.g. (N, 784)) or (N, H, W), values in [0, 1]
+    (shown in grey on a fixed 0..1 scale, so values outside saturate).  The first
+    ``min(n, N)`` pairs are shown: 2 rows of image axes.
+    """
+    if np.shape(x) != np.shape(p):
+        raise ValueError(
+            f"x {np.shape(x)} and p {np.shape(p)} must have the same shape: "
+            "p should be model.forward(x) for exactly these inputs"
+        )
+    _check_count("n", n)
+    x, p = _as_images(x, "x"), _as_images(p, "p")
+    n = min(n, len(x))
+    fig, axes = _pyplot().subplots(2, n, figsize=(n, 2.3), squeeze=False)
+    for j in range(n):
+        _grey(axes[0, j], x[j])
+        _grey(axes[1, j], p[j])
+    axes[0, 0].set_ylabel("x")
+    axes[1, 0].set_ylabel("p")
+    fig.suptitle(title or "originals x (top) and reconstructions p (bottom)")
+    return _finish(fig, path)
+
+
+def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None,
+                   dims: tuple[int, int] = (0, 1)) -> Figure:
+    """Scatter of the latent codes z[:, i] against z[:, j], (i, j) = ``dims``, coloured by digit.
+
+    z: (N, J) with J >= 2 (when J > 2 only the two ``dims`` are drawn, and the title says
+    so); labels: (N,) integers 0..9.  The figure has 2 axes (plot, colour bar).
+    """
+    z, labels = np.asarray(z, dtype=np.float64), np.asarray(labels)
+    if z.ndim != 2 or z.shape[1] < 2 or len(z) == 0:
+        raise ValueError(f"z must have shape (N, J) with N >= 1 and J >= 2 latent dimensions, "
+                         f"got {z.shape}")
+    if labels.shape != (len(z),):
+        raise ValueError(f"labels must have shape ({len(z)},), one per row of z, "
+                         f"got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
+        raise ValueError("labels must be integer digits 0..9 (the MNIST labels)")
+    i, j = dims
+    if not (0 <= i < z.shape[1] and 0 <= j < z.shape[1] and i != j):
+        raise ValueError(f"dims must be two different latent dimensions in 0..{z.shape[1] - 1}, got {dims}")
+    fig, ax = _pyplot().subplots(figsize=(6, 5))
+    points = ax.scatter(z[:, i], z[:, j], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=6)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set_xlabel(f"z[:, {i}]")
+    ax.set_ylabel(f"z[:, {j}]")
+    extra = f" ({i} and {j} of {z.shape[1]} dimensions)" if z.shape[1] > 2 else ""
+    ax.set_title("latent codes z" + extra)
+    return _finish(fig, path)
+
+
+def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figure:
+    """The first layer's weights, one image per hidden unit: W[:, j] reshaped to 28 x 28.
+
+    W: (D, n_hidden) with D a square (784).  n: how many units (default all, at most
+    ``MAX_FILTERS``).  Each filter has its own symmetric colour scale
+    [−max|W[:, j]|, +max|W[:, j]|] (red > 0, blue < 0), so the title gives the overall
+    max |W|: tiny weights are otherwise invisible (question 1: first-layer weights
+    drifting to zero).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must have shape (D, n_hidden), got {W.shape}")
+    if math.isqrt(W.shape[0]) ** 2 != W.shape[0]:
+        hint = " — did you pass W.T?" if math.isqrt(W.shape[1]) ** 2 == W.shape[1] else ""
+        raise ValueError(f"W has shape {W.shape}; expected (D, n_hidden) with D a square "
+                         f"such as 784{hint}")
+    n = min(W.shape[1], MAX_FILTERS) if n is None else n
+    _check_count("n", n)
+    images = _as_images(W[:, :n].T, "W")
+    fig, axes = _grid(len(images), math.ceil(math.sqrt(len(images))))
+    for ax, image in zip(axes, images):
+        scale = np.abs(image).max() or 1.0  # an all-zero filter gets any non-empty scale
+        ax.imshow(image, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
+        ax.set_axis_off()
+    fig.suptitle(f"first-layer filters ({len(images)} of {W.shape[1]}), "
+                 f"max |W| = {np.abs(W).max():.3g}")
+    return _finish(fig, path)
+
+
+def image_grid(images: np.ndarray, n_cols: int = 10, path: SavePath = None,
+               title: str | None = None) -> Figure:
+    """Images on a grid of ``n_cols`` columns, e.g. samples decoded from the VAE prior.
+
+    images: (N, H*W) with a square side or (N, H, W), values in [0, 1] shown in grey.
+    """
+    _check_count("n_cols", n_cols)
+    images = _as_images(images, "images")
+    fig, axes = _grid(len(images), n_cols)
+    for ax, image in zip(axes, images):
+        _grey(ax, image)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def latent_manifold(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, limit: float = 3.0,
+                    quantiles: bool = False, path: SavePath = None) -> Figure:
+    """Decode an n x n grid of points of a 2-D latent plane into one mosaic image.
+
+    decode: maps z (n*n, 2) to images (n*n, H*W).  The grid spans [−limit, limit] on
+    both axes, evenly spaced; with ``quantiles=True`` the points are instead the N(0, 1)
+    quantiles Φ⁻¹(q) for q evenly spaced in [Φ(−limit), Φ(limit)] (Kingma & Welling
+    2014), so each cell covers the same prior probability.  z[:, 1] increases upwards.
+    """
+    _check_count("n", n)
+    if not limit > 0:
+        raise ValueError(f"limit must be > 0, got {limit}")
+    if quantiles:
+        normal = NormalDist()
+        q = np.linspace(normal.cdf(-limit), normal.cdf(limit), n)
+        values = np.array([normal.inv_cdf(v) for v in q])
+    else:
+        values = np.linspace(-limit, limit, n)
+    z0, z1 = np.meshgrid(values, values[::-1])  # first row = largest z[:, 1]: top of picture
+    z = np.column_stack([z0.ravel(), z1.ravel()])
+    decoded = np.asarray(decode(z))
+    if decoded.ndim != 2 or decoded.shape[0] != n * n:
+        raise ValueError(f"decode(z) must return ({n * n}, H*W) images for z of shape {z.shape}, "
+                         f"got {decoded.shape}")
+    images = _as_images(decoded, "decode(z)")
+    side = images.shape[1]
+    mosaic = images.reshape(n, n, side, side).transpose(0, 2, 1, 3).reshape(n * side, n * side)
+    fig, ax = _pyplot().subplots(figsize=(6, 6))
+    ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0)
+    ticks = np.unique(np.linspace(0, n - 1, min(n, 5)).round().astype(int))
+    ax.set_xticks(ticks * side + side / 2, [f"{values[i]:.2g}" for i in ticks])
+    ax.set_yticks(ticks * side + side / 2, [f"{values[::-1][i]:.2g}" for i in ticks])
+    ax.set_xlabel("z[:, 0]")
+    ax.set_ylabel("z[:, 1]")
+    ax.set_title("decoded latent plane" + (" (N(0, 1) quantiles)" if quantiles else ""))
+    return _finish(fig, path)
