@@ -32,10 +32,7 @@ class Autoencoder:
                 f"the encoder outputs {encoder.n_out} features but the decoder expects {decoder.n_in}"
             )
         self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
-        self.params, self.grads = bind_parameters(encoder.layers + decoder.layers, self.dtype)
-        n_enc = encoder.n_params
-        encoder.params, encoder.grads = self.params[:n_enc], self.grads[:n_enc]
-        decoder.params, decoder.grads = self.params[n_enc:], self.grads[n_enc:]
+        self.params, self.grads = bind_halves(encoder, decoder)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Reconstruction ``p`` of ``x``, caching for backward.  ``(N, D) → (N, D)``."""
@@ -81,6 +78,19 @@ class Autoencoder:
     def config(self) -> dict[str, Any]:
         """The architecture, JSON-ready."""
         return {"class": "Autoencoder", "encoder": self.encoder.config(), "decoder": self.decoder.config()}
+
+
+def bind_halves(encoder: Sequential, decoder: Sequential) -> tuple[np.ndarray, np.ndarray]:
+    """One flat ``(params, grads)`` for both halves: the encoder's, then the decoder's.
+
+    Each half's own ``params``/``grads`` become views of its part, so one optimizer
+    step on the whole updates both (used by ``Autoencoder`` and ``VAE``).
+    """
+    params, grads = bind_parameters(encoder.layers + decoder.layers, encoder.dtype)
+    n_enc = encoder.n_params
+    encoder.params, encoder.grads = params[:n_enc], grads[:n_enc]
+    decoder.params, decoder.grads = params[n_enc:], grads[n_enc:]
+    return params, grads
 
 
 def parse_spec(spec: str) -> list[int]:
