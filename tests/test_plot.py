@@ -317,3 +317,10 @@ def test_latent_scatter_draws_the_chosen_dimensions():
     np.testing.assert_array_equal(ax.collections[0].get_offsets()[:, 0], np.arange(20.0))
     with pytest.raises(ValueError, match="two different latent dimensions"):
         P.latent_scatter(z, np.arange(20) % 10, dims=(1, 1))
+
+
+def test_beta_sweep_labels_exactly_the_swept_betas():
+    fig = P.beta_sweep([0.25, 0.5, 1, 2, 4], [1, 2, 3, 4, 5], [5, 4, 3, 2, 1])
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["0.25", "0.5", "1", "2", "4"]
+    assert not fig.axes[0].get_xticklabels(minor=True)

@@ -109,6 +109,9 @@ def beta_sweep(betas: Sequence[float], recon: Sequence[float], kl: Sequence[floa
     for ax, values, name in ((ax_r, recon, "reconstruction loss"), (ax_k, kl, "KL")):
         ax.plot(betas[order], values[order], marker="o")
         ax.set_xscale("log")
+        # Label exactly the β values swept; the log axis's own minor labels overlap.
+        ax.set_xticks(betas[order], [f"{b:g}" for b in betas[order]])
+        ax.minorticks_off()
         ax.set_xlabel("β")
         ax.set_ylabel(name)
         ax.set_title(f"{name} vs β")
