@@ -169,7 +169,7 @@ def test_loss_vs_target_shapes_of_the_curves():
     floors = [line for line in right.get_lines() if line.get_linestyle() == "--"]
     assert len(right.get_lines()) == 8 and len(floors) == 4
     assert floors[1].get_ydata()[0] == pytest.approx(np.log(2))  # H(0.5) = log 2
-    assert floors[3].get_ydata()[0] == pytest.approx(0.0, abs=1e-6)  # H(1) = 0 up to EPS
+    assert floors[3].get_ydata()[0] == 0.0  # H(1) = 0 exactly: a black/white pixel has no floor
 
 
 # --- saving and closing -----------------------------------------------------------------

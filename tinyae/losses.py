@@ -27,6 +27,7 @@ from tinyae.layers import ShapeError, sigmoid
 from tinyae.registry import lookup
 
 REDUCTIONS = ("mean", "sum", "batchmean")
+EPS = 1e-7  # BCE clips p to [EPS, 1 − EPS]: Keras' value; −log EPS ≈ 16.1 caps one element's loss
 
 
 def binary_entropy(y: np.ndarray | float) -> np.ndarray:
@@ -130,7 +131,7 @@ class BCE(Loss):
     value; it caps each element's loss at −log(1e-7) ≈ 16.1.
     """
 
-    def __init__(self, reduction: str = "mean", eps: float = 1e-7) -> None:
+    def __init__(self, reduction: str = "mean", eps: float = EPS) -> None:
         super().__init__(reduction)
         self.eps = eps
 

@@ -10,11 +10,11 @@ matplotlib is imported only when a figure is drawn (see ``base._pyplot``).
 """
 
 from tinyae.plot.base import DPI, _pyplot  # noqa: F401  (_pyplot: for tests that inspect the backend)
-from tinyae.plot.curves import EPS, beta_sweep, epoch_curves, loss_curves, loss_vs_target, monitors, schedules
+from tinyae.plot.curves import beta_sweep, epoch_curves, loss_curves, loss_vs_target, monitors, schedules
 from tinyae.plot.images import MAX_FILTERS, filters, image_grid, latent_manifold, latent_scatter, reconstructions
 
 __all__ = [
-    "DPI", "EPS", "MAX_FILTERS", "beta_sweep", "epoch_curves", "filters", "image_grid",
+    "DPI", "MAX_FILTERS", "beta_sweep", "epoch_curves", "filters", "image_grid",
     "latent_manifold", "latent_scatter", "loss_curves", "loss_vs_target", "monitors",
     "reconstructions", "schedules",
 ]

@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
+from tinyae.losses import EPS, binary_entropy
 from tinyae.plot.base import SavePath, _check_count, _finish, _is_number_list, _pyplot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-EPS = 1e-7
-"""Probabilities are clipped to [EPS, 1 − EPS] before ``log``, so that BCE stays finite
-at p = 0 or 1 (−log EPS ≈ 16.1 is the largest value a single pixel can contribute)."""
 
 
 def loss_curves(history: Mapping[str, Sequence[float]], path: SavePath = None,
@@ -119,7 +117,7 @@ def beta_sweep(betas: Sequence[float], recon: Sequence[float], kl: Sequence[floa
 
 
 def _bce(p: np.ndarray, y: float) -> np.ndarray:
-    """BCE(p, y) = −y log p − (1 − y) log(1 − p), with p clipped to [EPS, 1 − EPS]."""
+    """Elementwise BCE(p, y) = −y log p − (1 − y) log(1 − p), p clipped as ``losses.BCE`` does."""
     p = np.clip(p, EPS, 1 - EPS)
     return -y * np.log(p) - (1 - y) * np.log(1 - p)
 
@@ -130,9 +128,8 @@ def loss_vs_target(y: float = 0.8, targets: Sequence[float] = (0.1, 0.5, 0.8, 1.
 
     Left: BCE(p, y) − H(y) and (p − y)² for p in (0, 1).  Both are 0 at p = y (marked),
     but BCE is asymmetric around y and MSE symmetric (question 1).  Right: BCE(p, y)
-    for each target with its floor H(y) = BCE(y, y) = −y log y − (1 − y) log(1 − y)
-    dashed: BCE never reaches 0 for a grey target (question 2).  H uses the same
-    EPS-clipped formula, which gives H(0) = H(1) ≈ 1e-7 instead of exactly 0.
+    for each target with its floor H(y) = −y log y − (1 − y) log(1 − y) dashed
+    (``losses.binary_entropy``): BCE never reaches 0 for a grey target (question 2).
     """
     for target in (y, *targets):
         if not 0 <= target <= 1:
@@ -140,14 +137,14 @@ def loss_vs_target(y: float = 0.8, targets: Sequence[float] = (0.1, 0.5, 0.8, 1.
                              "(divide uint8 pixels by 255)")
     p = np.linspace(0, 1, 501)[1:-1]
     fig, (ax_l, ax_r) = _pyplot().subplots(1, 2, figsize=(11, 4))
-    ax_l.plot(p, _bce(p, y) - _bce(y, y), label="BCE(p, y) − H(y)")
+    ax_l.plot(p, _bce(p, y) - binary_entropy(y), label="BCE(p, y) − H(y)")
     ax_l.plot(p, (p - y) ** 2, label="MSE (p − y)²")
     ax_l.axvline(y, color="grey", linestyle=":", label=f"minimum at p = y = {y:g}")
     ax_l.set_ylim(0, 1)
     ax_l.set_title(f"loss against prediction p, target y = {y:g}")
     for target in targets:
         line, = ax_r.plot(p, _bce(p, target), label=f"y = {target:g}")
-        ax_r.axhline(_bce(target, target), color=line.get_color(), linestyle="--")
+        ax_r.axhline(binary_entropy(target), color=line.get_color(), linestyle="--")
     ax_r.set_ylim(0, 3)
     ax_r.set_title("BCE(p, y); dashed: its floor H(y)")
     for ax in (ax_l, ax_r):
