@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyae.cli.options import (
     MODELS, add_common_flags, add_output_flags, arch_of, check_fits_mnist, load_data, make_kl_schedule,
-    make_loss, make_metrics, make_optimizer,
+    make_loss, make_metrics, make_optimizer, per_pixel,
 )
 from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)  # before training: fail in a second, not after it
     data = load_data(args)
     x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
-    model, metrics = MODELS[args.model](args), make_metrics(args.output)
+    model, metrics = MODELS[args.model](args), make_metrics(args)
     if not args.quiet:
         print(f"training {args.model} {arch_of(args)} ({model.n_params:,} parameters) on {len(x_train):,} "
               f"{data.name} images: {loss!r}, {optimizer!r}, batch {args.batch_size}, seed {args.seed}")
@@ -130,9 +130,10 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "vae":
         print(f"  test −ELBO: {test['loss']:.2f} nats per image (reconstruction {test['recon']:.2f} "
               f"+ β·KL, KL {test['kl']:.2f}, β = {model.beta:g})")
+    pixels = per_pixel(test, args)
     for name in ("bce", "mse"):
         undefined = f"undefined (--output {args.output} can leave [0, 1])"
-        print(f"  test {name.upper()} per pixel: {f'{test[name]:.5f}' if name in test else undefined}")
+        print(f"  test {name.upper()} per pixel: {f'{pixels[name]:.5f}' if name in pixels else undefined}")
     print(f"wrote {save(model, out / 'model.npz')}")
     for name in ("history.csv", "history.json"):
         history.save(out / name)
