@@ -4,6 +4,7 @@ and (optionally) the same model in PyTorch.
     python benchmarks/mnist_ae.py                       # speed: 784-100-50-100-784 all sigmoid
     python benchmarks/mnist_ae.py --compare-torch       # the same, side by side with PyTorch
     python benchmarks/mnist_ae.py --quality --compare-torch   # 10 epochs, ReLU hidden, test BCE/MSE
+    python benchmarks/mnist_ae.py --native-blas ...     # OpenBLAS's own kernels for this CPU (blas_env.py)
 
 PyTorch is never a dependency of tinyae; install it in a separate environment to compare
 (``pip install torch==2.13.0`` there, plus ``pip install -e . --no-deps``).
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from blas_env import describe, describe_torch, restart_with
 
 import tinyae
 from tinyae.models import dense_autoencoder
@@ -54,9 +56,9 @@ def batches_in(order: np.ndarray, batch_size: int):
         yield order[start : start + batch_size]
 
 
-def floor_epoch(widths: list[int], n: int, batch_size: int) -> float:
+def floor_epoch(widths: list[int], n: int, batch_size: int, input_grad: bool = False) -> float:
     """Seconds for the matrix products alone of one epoch: forward x@W, backward xᵀ@dout
-    and dout@Wᵀ (none for the first layer, whose input needs no gradient)."""
+    and dout@Wᵀ (none for the first layer unless ``input_grad``: data needs no gradient)."""
     rng = np.random.default_rng(0)
     acts = [rng.random((batch_size, w), dtype=np.float32) for w in widths]
     Ws = [rng.random((a, b), dtype=np.float32) for a, b in zip(widths, widths[1:])]
@@ -66,7 +68,7 @@ def floor_epoch(widths: list[int], n: int, batch_size: int) -> float:
             acts[i] @ W
         for i, W in reversed(list(enumerate(Ws))):
             acts[i].T @ acts[i + 1]
-            if i > 0:
+            if i > 0 or input_grad:
                 acts[i + 1] @ W.T
     return time.perf_counter() - start
 
@@ -131,8 +133,11 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="10 epochs with ReLU hidden layers; report test losses")
     parser.add_argument("--compare-torch", action="store_true")
     parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
+    parser.add_argument("--native-blas", action="store_true",
+                        help="unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks this CPU's kernels")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    restart_with(None, args.native_blas)  # BLAS reads its settings when numpy is imported
     hidden = args.hidden or ("relu" if args.quality else "sigmoid")
     epochs = args.epochs or (10 if args.quality else 3)
 
@@ -151,6 +156,9 @@ def main() -> None:
     n = len(data.x_train)
     print(f"{args.arch} hidden={hidden} output=sigmoid, BCE, Adam 1e-3, batch {args.batch_size}, "
           f"{n} samples, {epochs} epochs")
+    print(f"tinyae: numpy {np.__version__}, {describe()}")
+    if torch_run:
+        print(f"torch:  {describe_torch(torch_run.torch)}")
     rng = np.random.default_rng(args.seed)
     ours, theirs, floors = [], [], []
     for epoch in range(epochs):

@@ -4,6 +4,7 @@ and the reconstruction-vs-KL trade-off over a sweep of β (question 4 of shared/
     python benchmarks/vae.py                          # 784-400-20, 10 epochs: s/epoch, test −ELBO
     python benchmarks/vae.py --compare-torch          # the same run in PyTorch, side by side
     python benchmarks/vae.py --threads 1 ...          # one BLAS / torch thread
+    python benchmarks/vae.py --native-blas ...        # OpenBLAS's own kernels for this CPU (blas_env.py)
     python benchmarks/vae.py --beta-sweep --out figs  # recon and KL for β = 0.25 … 4, and a figure
 
 The model: ReLU hidden layers, sigmoid output (Bernoulli decoder), BCE summed over the
@@ -22,13 +23,13 @@ shared machine slows both alike; we report medians and their ratio.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from blas_env import describe, describe_torch, restart_with
+from mnist_ae import floor_epoch
 
 import tinyae
 from tinyae import plot
@@ -97,6 +98,18 @@ class TorchVAE:
         return dict(zip(("loss", "recon", "kl"), sums / len(x)))
 
 
+def dense_widths(part) -> list[int]:
+    """The widths a ``Sequential``'s Dense layers chain through, e.g. [784, 400, 40]."""
+    return [part.n_in] + [layer.n_out for layer in part.layers if isinstance(layer, tinyae.Dense)]
+
+
+def vae_floor_epoch(vae, n: int, batch_size: int) -> float:
+    """Seconds for the bare matrix products of one VAE epoch: the encoder's chain K → … → 2J,
+    then the decoder's J → … → K, whose input z needs its gradient (it flows on to the encoder)."""
+    return (floor_epoch(dense_widths(vae.encoder), n, batch_size)
+            + floor_epoch(dense_widths(vae.decoder), n, batch_size, input_grad=True))
+
+
 def speed_and_quality(args: argparse.Namespace, data) -> None:
     """Train the VAE for ``args.epochs`` (alternating with PyTorch), print s/epoch and test −ELBO."""
     vae = dense_vae(args.spec, seed=args.seed)
@@ -111,23 +124,28 @@ def speed_and_quality(args: argparse.Namespace, data) -> None:
             if args.threads:
                 torch_vae.torch.set_num_threads(args.threads)
     print(f"VAE {args.spec}: ReLU hidden, sigmoid output, BCE + KL per sample (batchmean), "
-          f"Adam {args.lr:g}, batch {args.batch_size}, {len(data.x_train):,} samples, {args.epochs} epochs; "
-          f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
-    ours, theirs = [], []
+          f"Adam {args.lr:g}, batch {args.batch_size}, {len(data.x_train):,} samples, {args.epochs} epochs")
+    print(f"tinyae: numpy {np.__version__}, {describe()}")
+    if torch_vae:
+        print(f"torch:  {describe_torch(torch_vae.torch)}")
+    ours, theirs, floors = [], [], []
     for epoch in range(args.epochs):
         seed = args.seed * 1000 + epoch  # one batch order per epoch, shared by both
         history = fit(vae, data.x_train, loss=loss, optimizer=optimizer, batch_size=args.batch_size,
                       seed=seed, verbose=False)
         ours.append(history["seconds"][0])
-        line = f"epoch {epoch + 1:2d}: tinyae {ours[-1]:6.2f} s  loss {history['loss'][0]:7.2f}"
+        floors.append(vae_floor_epoch(vae, len(data.x_train), args.batch_size))
+        line = (f"epoch {epoch + 1:2d}: tinyae {ours[-1]:6.2f} s  loss {history['loss'][0]:7.2f}  "
+                f"floor {floors[-1]:5.2f} s")
         if torch_vae:
             seconds, torch_loss = torch_vae.epoch(data.x_train, seed, args.batch_size)
             theirs.append(seconds)
             line += f"   |  torch {seconds:6.2f} s  loss {torch_loss:7.2f}"
         print(line, flush=True)
     test = evaluate(vae, loss, data.x_test)
-    t = statistics.median(ours)
-    print(f"\ntinyae: {t:.2f} s/epoch (median); test −ELBO {test['loss']:.2f} nats per sample "
+    t, f = statistics.median(ours), statistics.median(floors)
+    print(f"\ntinyae: {t:.2f} s/epoch (median), {t / f:.2f} × the matrix-product floor ({f:.2f} s); "
+          f"test −ELBO {test['loss']:.2f} nats per sample "
           f"(recon {test['recon']:.2f} + KL {test['kl']:.2f})  [target ≤ 106]")
     if torch_vae:
         p, test_torch = statistics.median(theirs), torch_vae.evaluate(data.x_test)
@@ -176,17 +194,15 @@ def main() -> None:
     parser.add_argument("--compare-torch", action="store_true", help="run the same VAE in PyTorch too")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (OPENBLAS_NUM_THREADS) and torch.set_num_threads; default: theirs")
+    parser.add_argument("--native-blas", action="store_true",
+                        help="unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks this CPU's kernels")
     parser.add_argument("--beta-sweep", action="store_true", help="only the β sweep")
     parser.add_argument("--betas", default="0.25,0.5,1,2,4")
     parser.add_argument("--sweep-epochs", type=int, default=3)
     parser.add_argument("--sweep-data", default="mnist", choices=["mnist", "mnist-mini"])
     parser.add_argument("--out", default=None, help="folder for the figures")
     args = parser.parse_args()
-    threads = str(args.threads) if args.threads else None
-    if threads and os.environ.get("OPENBLAS_NUM_THREADS") != threads:
-        # BLAS reads its thread count when numpy is first imported: start again with it set.
-        os.environ.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        os.execv(sys.executable, [sys.executable, *sys.argv])
+    restart_with(args.threads, args.native_blas)  # BLAS reads its settings when numpy is imported
     if args.beta_sweep:
         name = args.sweep_data
         beta_sweep(args, tinyae.load_mnist(name, data_dir=args.data_dir, dtype="uint8", verbose=False))
