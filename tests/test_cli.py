@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,13 +217,26 @@ def test_train_a_vae_with_kl_annealing(tmp_path, capsys):
             "--dataset", "mnist-mini", "--limit", "512", "--epochs", "2", "--quiet", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "test −ELBO:" in printed and "nats per image" in printed
+    elbo, recon, kl = map(float, re.search(r"test −ELBO: (\S+) nats per image \(reconstruction (\S+) "
+                                           r"\+ KL (\S+)\)", printed).groups())
+    assert elbo == pytest.approx(recon + kl, abs=0.011)  # the ELBO weighs the KL by 1
     history = json.loads((out / "history.json").read_text())
     assert history["beta"][0] < history["beta"][1] <= 1.0  # the warm-up raised the KL weight
     assert {"recon", "kl", "val_recon", "val_kl"} <= set(history)
     for name in ("samples.png", "manifold.png", "latent.png", "model.npz"):
         assert (out / name).stat().st_size > 0
     assert type(tinyae.load(out / "model.npz")).__name__ == "VAE"
+
+
+def test_vae_with_beta_reports_the_elbo_and_its_own_objective(tmp_path, capsys):
+    args = ["train", "--model", "vae", "--beta", "4", "--dataset", "mnist-mini", "--limit", "256",
+            "--epochs", "1", "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    recon, kl = map(float, re.search(r"\(reconstruction (\S+) \+ KL (\S+)\)", printed).groups())
+    objective = float(re.search(r"reconstruction \+ β·KL with β = 4: (\S+)", printed).group(1))
+    assert objective == pytest.approx(recon + 4 * kl, abs=0.03)
+    assert objective > recon + kl  # β = 4 weighs the positive KL more than the ELBO does
 
 
 def test_vae_flags_are_checked(capsys):
