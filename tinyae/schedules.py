@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyae.layers import sigmoid
 from tinyae.train import Callback
 
 
@@ -116,15 +117,15 @@ class LinearWarmup(Schedule):
 class SigmoidAnneal(Schedule):
     """Sigmoid KL annealing (Bowman et al. 2015, "Generating Sentences from a Continuous Space").
 
-    w(t) = end / (1 + exp(−k · (t − t0)))
+    w(t) = end · σ(k · (t − t0)) = end / (1 + exp(−k · (t − t0)))
 
     - ``midpoint`` t0: the step where w = end / 2; default ``total_steps / 2``.
     - ``k`` > 0: the steepness; default ``10 / total_steps``, so with the default midpoint
       w(0) = end / (1 + e⁵) ≈ 0.0067 · end and w(total_steps) ≈ 0.9933 · end.
       A larger k gives a sharper switch from 0 to ``end``.
 
-    Evaluated as σ(x) = 1 / (1 + e^−x) for x >= 0 and e^x / (1 + e^x) for x < 0, so the
-    exponent is never positive and nothing overflows for any k · (t − t0).
+    σ is ``tinyae.layers.sigmoid``, the stable form of the ``Sigmoid`` layer: nothing
+    overflows for any k · (t − t0).
     """
 
     total_steps: int
@@ -145,9 +146,7 @@ class SigmoidAnneal(Schedule):
     def _weight(self, t: np.ndarray) -> np.ndarray:
         k = 10.0 / self.total_steps if self.k is None else self.k
         t0 = self.total_steps / 2 if self.midpoint is None else self.midpoint
-        x = k * (t - t0)
-        e = np.exp(-np.abs(x))  # in (0, 1]: the stable half of the sigmoid
-        return self.end * np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return self.end * sigmoid(k * (t - t0))
 
 
 @dataclass(frozen=True)
