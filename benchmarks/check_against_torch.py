@@ -29,6 +29,7 @@ import sys
 from typing import Any, Callable
 
 import numpy as np
+from torch_twin import to_torch
 
 import tinyae as ae
 
@@ -124,23 +125,6 @@ def loss_rows(torch: Any, rng: np.random.Generator) -> list[Row]:
     return rows
 
 
-def to_torch(model: ae.Sequential, torch: Any) -> Any:
-    """A float64 torch.nn.Sequential with the same layers and a copy of the weights."""
-    activations = {ae.Sigmoid: torch.nn.Sigmoid, ae.Tanh: torch.nn.Tanh, ae.ReLU: torch.nn.ReLU,
-                   ae.Identity: torch.nn.Identity, ae.Softmax: lambda: torch.nn.Softmax(dim=1)}
-    modules = []
-    for layer in model.layers:
-        if isinstance(layer, ae.Dense):
-            linear = torch.nn.Linear(layer.n_in, layer.n_out, dtype=torch.float64)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(np.array(layer.W.T)))
-                linear.bias.copy_(torch.from_numpy(np.array(layer.b)))
-            modules.append(linear)
-        else:
-            modules.append(activations[type(layer)]())
-    return torch.nn.Sequential(*modules)
-
-
 def torch_params(torch_model: Any) -> np.ndarray:
     """All torch parameters flattened in tinyae's order (W = weightᵀ, then b, layer by layer)."""
     parts = []
@@ -160,7 +144,7 @@ def model_rows(torch: Any, rng: np.random.Generator) -> list[Row]:
     model.zero_grad()
     loss.forward(model.forward(x), y)
     model.backward(loss.backward())
-    torch_model = to_torch(model, torch)
+    torch_model = to_torch(model.layers, torch)
     torch_loss(torch, "bce", "mean")(torch_model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
     torch_grads = np.concatenate(
         [part for m in torch_model if hasattr(m, "weight")
@@ -185,7 +169,7 @@ def trajectory_rows(torch: Any) -> list[Row]:
     for label, make_ours, make_theirs, loss_name in cases:
         layers = [ae.Dense(8, 6), ae.Tanh(), ae.Dense(6, 4), ae.Sigmoid(), ae.Dense(4, 8), ae.Sigmoid()]
         model = ae.Sequential(layers, seed=11, dtype=np.float64)
-        torch_model = to_torch(model, torch)
+        torch_model = to_torch(model.layers, torch)
         optimizer, loss = make_ours(), ae.get_loss(loss_name)
         torch_optimizer, loss_t = make_theirs(torch_model.parameters()), torch_loss(torch, loss_name, "mean")
         for x in batches:

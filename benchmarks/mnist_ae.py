@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from blas_env import describe, describe_torch, restart_with
+from torch_twin import to_torch
 
 import tinyae
 from tinyae.models import dense_autoencoder
@@ -80,19 +81,7 @@ class TorchRun:
         import torch
 
         self.torch = torch
-        layers = []
-        for part in (model.encoder, model.decoder):
-            for layer in part.layers:
-                if isinstance(layer, tinyae.Dense):
-                    linear = torch.nn.Linear(layer.n_in, layer.n_out)
-                    with torch.no_grad():
-                        linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.W.T)))
-                        linear.bias.copy_(torch.from_numpy(np.array(layer.b)))
-                    layers.append(linear)
-                else:
-                    layers.append({"Sigmoid": torch.nn.Sigmoid, "ReLU": torch.nn.ReLU,
-                                   "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity}[type(layer).__name__]())
-        self.net = torch.nn.Sequential(*layers)
+        self.net = to_torch(model.encoder.layers + model.decoder.layers, torch)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
         self.loss = torch.nn.BCELoss() if loss_name == "bce" else torch.nn.MSELoss()
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from blas_env import describe, describe_torch, restart_with
 from mnist_ae import floor_epoch
+from torch_twin import to_torch
 
 import tinyae
 from tinyae import plot
@@ -46,25 +47,10 @@ class TorchVAE:
         import torch
 
         self.torch, self.latent_dim = torch, vae.latent_dim
-        self.encoder, self.decoder = self._copy(vae.encoder), self._copy(vae.decoder)
+        self.encoder, self.decoder = to_torch(vae.encoder.layers, torch), to_torch(vae.decoder.layers, torch)
         params = list(self.encoder.parameters()) + list(self.decoder.parameters())
         self.optimizer = torch.optim.Adam(params, lr=lr)
         self.eps_rng = np.random.default_rng(vae.seed)  # built before tinyae draws: the same ε
-
-    def _copy(self, sequential):
-        """A ``torch.nn.Sequential`` with the layers and weights of a tinyae ``Sequential``."""
-        torch, layers = self.torch, []
-        for layer in sequential.layers:
-            if isinstance(layer, tinyae.Dense):
-                linear = torch.nn.Linear(layer.n_in, layer.n_out)
-                with torch.no_grad():  # tinyae's W is (n_in, n_out), torch's weight its transpose
-                    linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.W.T)))
-                    linear.bias.copy_(torch.from_numpy(np.array(layer.b)))
-                layers.append(linear)
-            else:
-                layers.append({"ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid, "Tanh": torch.nn.Tanh,
-                               "Identity": torch.nn.Identity}[type(layer).__name__]())
-        return torch.nn.Sequential(*layers)
 
     def terms(self, x_uint8: np.ndarray) -> tuple:
         """(loss, recon, kl) per sample for a uint8 batch, as tensors; ε from the copied generator."""
