@@ -53,7 +53,8 @@ def describe() -> str:
     except ImportError:
         text = f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')} (threadpoolctl not installed)"
     else:
-        blas = [i for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        blas = [i for i in blas if "numpy" in i["filepath"]] or blas  # NumPy's own copy, if it has one
         text = ", ".join(f"{i['internal_api']} {i['version']} {i.get('architecture', '?')} kernels, "
                          f"{i['num_threads']} thread{'s' * (i['num_threads'] != 1)}" for i in blas)
     return text + (f" (forced by {forced}; --native-blas lets OpenBLAS choose)" if forced else "")
