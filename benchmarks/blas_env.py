@@ -42,11 +42,13 @@ def restart_with(threads: int | None, native: bool) -> None:
 
 
 def describe() -> str:
-    """NumPy's BLAS as in force, e.g. ``"openblas 0.3.31 SkylakeX kernels, 1 thread"``.
+    """NumPy and its BLAS as in force, e.g. ``"numpy 2.4.6, openblas 0.3.31 SkylakeX kernels, 1 thread"``.
 
     Names the kernels through threadpoolctl when it is importable (it is not a tinyae
     dependency), and any core type forced by the environment.
     """
+    import numpy  # loads its BLAS, so that threadpoolctl can find it
+
     forced = ", ".join(f"{name}={os.environ[name]}" for name in FORCING if name in os.environ)
     try:
         from threadpoolctl import threadpool_info
@@ -57,7 +59,7 @@ def describe() -> str:
         blas = [i for i in blas if "numpy" in i["filepath"]] or blas  # NumPy's own copy, if it has one
         text = ", ".join(f"{i['internal_api']} {i['version']} {i.get('architecture', '?')} kernels, "
                          f"{i['num_threads']} thread{'s' * (i['num_threads'] != 1)}" for i in blas)
-    return text + (f" (forced by {forced}; --native-blas lets OpenBLAS choose)" if forced else "")
+    return f"numpy {numpy.__version__}, " + text + (f" (forced by {forced}; --native-blas lets OpenBLAS choose)" if forced else "")
 
 
 def describe_torch(torch) -> str:

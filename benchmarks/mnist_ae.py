@@ -145,7 +145,7 @@ def main() -> None:
     n = len(data.x_train)
     print(f"{args.arch} hidden={hidden} output=sigmoid, BCE, Adam 1e-3, batch {args.batch_size}, "
           f"{n} samples, {epochs} epochs")
-    print(f"tinyae: numpy {np.__version__}, {describe()}")
+    print(f"tinyae: {describe()}")
     if torch_run:
         print(f"torch:  {describe_torch(torch_run.torch)}")
     rng = np.random.default_rng(args.seed)

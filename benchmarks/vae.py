@@ -111,7 +111,7 @@ def speed_and_quality(args: argparse.Namespace, data) -> None:
                 torch_vae.torch.set_num_threads(args.threads)
     print(f"VAE {args.spec}: ReLU hidden, sigmoid output, BCE + KL per sample (batchmean), "
           f"Adam {args.lr:g}, batch {args.batch_size}, {len(data.x_train):,} samples, {args.epochs} epochs")
-    print(f"tinyae: numpy {np.__version__}, {describe()}")
+    print(f"tinyae: {describe()}")
     if torch_vae:
         print(f"torch:  {describe_torch(torch_vae.torch)}")
     ours, theirs, floors = [], [], []
