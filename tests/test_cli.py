@@ -220,7 +220,10 @@ def test_train_a_vae_with_kl_annealing(tmp_path, capsys):
     elbo, recon, kl = map(float, re.search(r"test −ELBO: (\S+) nats per image \(reconstruction (\S+) "
                                            r"\+ KL (\S+)\)", printed).groups())
     assert elbo == pytest.approx(recon + kl, abs=0.011)  # the ELBO weighs the KL by 1
+    bce_per_pixel = float(re.search(r"test BCE per pixel: (\S+)", printed).group(1))
+    assert bce_per_pixel == pytest.approx(recon / 784, abs=1e-5)  # the trained recon, ÷ K pixels
     history = json.loads((out / "history.json").read_text())
+    assert "bce" not in history  # the recon is the BCE: computed once per batch, not again as a metric
     assert history["beta"][0] < history["beta"][1] <= 1.0  # the warm-up raised the KL weight
     assert {"recon", "kl", "val_recon", "val_kl"} <= set(history)
     for name in ("samples.png", "manifold.png", "latent.png", "model.npz"):
