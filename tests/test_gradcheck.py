@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinyae import MSE, Dense, Layer, Sequential, check_layer, check_loss, check_model
+from tinyae import BCE, MSE, Dense, Layer, Sequential, check_layer, check_loss, check_model
 from tinyae.gradcheck import GOOD, WRONG, compare, numerical_gradient
 
 
@@ -85,6 +85,21 @@ def test_numerical_gradient_of_a_known_function():
 def test_compare_guards_an_all_zero_gradient():
     row = compare("dz", np.zeros(3), np.array([0.0, 1e-13, -1e-13]))
     assert row.passed and row.error == pytest.approx(1e-10)
+
+
+def test_the_zero_gradient_floor_grows_with_the_function_it_differentiates():
+    rounding = np.array([1.04e-10, 0.0, 0.0])  # what |f| ≈ 4 leaves in the differences
+    assert not compare("dp", np.zeros(3), rounding).passed  # against |f| = 1: 1.04e-7
+    assert compare("dp", np.zeros(3), rounding, size=3.77).error == pytest.approx(1.04e-10 / 3.77e-3)
+    # a real disagreement still fails however large f is
+    assert compare("dp", np.zeros(3), np.array([1e-4, 0, 0]), size=1000.0).error == pytest.approx(1e-4)
+
+
+def test_a_zero_bce_gradient_at_p_equal_y_passes_with_the_sum_reduction():
+    """Found by hypothesis: a constant floor failed this correct, all-zero gradient (1.04e-7)."""
+    p = np.array([[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]])
+    report = check_loss(BCE(reduction="sum"), p, p.copy())
+    assert report.passed, report
 
 
 def test_check_model_catches_a_broken_layer_inside_a_model():
