@@ -41,9 +41,9 @@ WRONG = 1e-2  # above this, the analytic gradient is certainly wrong
 # Guards the denominator: a gradient whose entries are all below the floor (say, exactly
 # 0 while the numerical one is 1e-12 of rounding noise) has no size to be relative to,
 # so its disagreement is measured against the floor instead.  The differences round to
-# about ε·|f| / h (× 3 from Richardson's 4·D(h/2)): 7e-11 per unit of |f| at h = 1e-5.
-# A sum-reduced BCE at p = y = [0.5 0.5 0.5; 0.25 0.25 0.25] (|f| = 3.77, gradient 0)
-# gave 1.04e-10: a constant floor of 1e-3 called that 1.04e-7 and failed it.
+# about ε·|f| / h (× 3 from Richardson's 4·D(h/2)): 7e-11 per unit of |f| at h = 1e-5,
+# which is why the floor is scaled by |f| (a BCE summed to |f| = 3.77 at p = y, where the
+# gradient is exactly 0, leaves 1.04e-10 of rounding).
 FLOOR = 1e-3  # × GOOD = 1e-10 per unit of |f|: the absolute accuracy of the differences
 STEP = 1e-5  # the step h for a layer or a loss: small next to where BCE curves (p ≈ 0.01)
 # A whole model's loss sums many rounded terms, so its rounding error is larger; a
