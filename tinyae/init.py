@@ -4,7 +4,7 @@ Why initialisation matters: the scale of ``W`` decides whether the signal keeps 
 size as it passes through the layers.  Too small and activations (and gradients)
 shrink towards 0; too large and sigmoids saturate, their derivative σ(1 − σ) drops to
 ≈ 0 and learning stalls — one of the causes of the "blob" in question 1 of
-``shared/seeds.md``.
+``docs/questions.md``.
 
 Every initialiser has the signature ``init(shape, rng) -> W`` with ``shape = (n_in, n_out)``.
 """
@@ -45,7 +45,7 @@ def identity(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """The identity matrix (ones on the diagonal of a rectangular W); ``rng`` is unused.
 
     A square linear layer initialised this way reproduces its input exactly — the
-    zero-loss starting point of question 3 in ``shared/seeds.md``.
+    zero-loss starting point of question 3 in ``docs/questions.md``.
     """
     return np.eye(*shape)
 

@@ -247,7 +247,7 @@ class Softmax(Layer):
     without ever forming the D × D matrix.
 
     Because the outputs of a row sum to 1, softmax cannot produce an image (784
-    pixels that sum to 784 × 0.13 on average): see question 2 in ``shared/seeds.md``.
+    pixels that sum to 784 × 0.13 on average): see question 2 in ``docs/questions.md``.
     """
 
     def apply(self, x: np.ndarray) -> np.ndarray:
@@ -287,7 +287,7 @@ class Standardize(Layer):
     sample's D features, with ``sigma = sqrt(var + eps)``.  Paired with a
     ``Destandardize`` at the output, the layers in between see every sample with mean 0
     and spread 1, however tiny its variations — the fix of question 3 in
-    ``shared/seeds.md`` (data around 1.109 with std 0.00124).
+    ``docs/questions.md`` (data around 1.109 with std 0.00124).
 
     Backward (x̂ = out): ``dx = (dout − mean(dout) − x̂ · mean(dout · x̂)) / sigma``,
     means taken over each row.  Both ``forward`` and ``apply`` record the batch's

@@ -2,7 +2,7 @@
 
 A VAE minimises ``recon + w(t) · KL``.  Starting with ``w`` near 0 lets the decoder learn
 to use ``z`` before the KL term pulls every posterior onto the prior (the "KL vanishing"
-or "posterior collapse" problem); see question 4 of ``shared/seeds.md``.
+or "posterior collapse" problem); see question 4 of ``docs/questions.md``.
 
 Every schedule is a small callable object: ``schedule(t)`` maps a 0-based step index
 ``t`` (an int, or an integer array for the whole curve at once) to a weight in

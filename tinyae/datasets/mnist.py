@@ -39,9 +39,8 @@ FILES: dict[str, str] = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 
-# SHA-256 of the *decompressed* files, copied from shared/mnist/SHA256SUMS.uncompressed
-# (identical to the canonical MNIST files).  Hashing the decompressed bytes makes the
-# check independent of how a mirror happened to gzip them.
+# SHA-256 of the *decompressed* files, identical to the canonical MNIST files.  Hashing
+# the decompressed bytes makes the check independent of how a mirror happened to gzip them.
 SHA256: dict[str, str] = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",

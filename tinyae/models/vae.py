@@ -36,7 +36,7 @@ for 784-400-20 after 10 epochs of Adam 1e-3, batch 128, see benchmarks/vae.py; l
 with longer training).  Keras and PyTorch losses default to "mean", which divides the
 recon by N·K and the KL by N·J, so the balance between the two moves with K and J.
 
-Question 4 of ``shared/seeds.md``: the objective recon/K + 0.1·KL/J is
+Question 4 of ``docs/questions.md``: the objective recon/K + 0.1·KL/J is
 
     (1/K) · [recon + (0.1·K/J) · KL]
 
