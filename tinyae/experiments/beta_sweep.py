@@ -25,11 +25,12 @@ import numpy as np
 
 from tinyae import plot
 from tinyae.diagnostics import active_units
-from tinyae.experiments.common import ExperimentResult, figure_path, format_table, load_images, say
+from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE
 from tinyae.models.vae import beta_norm, dense_vae
 from tinyae.optim import Adam
 from tinyae.schedules import KLAnnealing, SigmoidAnneal
+from tinyae.text import format_table
 from tinyae.train import evaluate, fit
 
 BETAS = (0.1, 0.5, 1.0, 4.0, 16.0)

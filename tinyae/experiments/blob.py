@@ -39,10 +39,11 @@ import numpy as np
 from tinyae import plot
 from tinyae.diagnostics import collapse_ratio, inspect
 from tinyae.diagnostics.monitors import gradient_per_weight
-from tinyae.experiments.common import ExperimentResult, figure_path, format_table, load_images, say
+from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE, MSE, get_loss
 from tinyae.models import dense_autoencoder
 from tinyae.optim import SGD, Adam, Optimizer
+from tinyae.text import format_table
 from tinyae.train import EpochHook, fit
 
 SPEC = "784-100-50-100-784"
