@@ -29,7 +29,7 @@ from tinyae.experiments.common import ExperimentResult, figure_path, load_images
 from tinyae.losses import BCE
 from tinyae.models.vae import beta_norm, dense_vae
 from tinyae.optim import Adam
-from tinyae.schedules import KLAnnealing, SigmoidAnneal
+from tinyae.schedules import KLAnnealing, sigmoid_anneal
 from tinyae.text import format_table
 from tinyae.train import evaluate, fit
 
@@ -45,7 +45,7 @@ def train(spec: str, beta: float, x_train: np.ndarray, epochs: int, seed: int,
     # with; dense_vae's default became Glorot afterwards (a better −ELBO at β = 1).
     vae = dense_vae(spec, beta=beta, seed=seed, init="he")
     half = max(1, epochs * -(-len(x_train) // BATCH) // 2)
-    callbacks = [KLAnnealing(SigmoidAnneal(total_steps=half, end=beta))] if anneal else []
+    callbacks = [KLAnnealing(lambda t: sigmoid_anneal(t, half, end=beta))] if anneal else []
     history = fit(vae, x_train, loss=BCE(reduction="batchmean"), optimizer=Adam(1e-3), epochs=epochs,
                   batch_size=BATCH, callbacks=callbacks, seed=seed, verbose=False)
     return vae, history
