@@ -237,8 +237,8 @@ def make_metrics(args: argparse.Namespace) -> dict[str, Loss]:
 
     The trained ``--loss`` is left out: an autoencoder's ``loss`` already is it per pixel,
     a VAE's ``recon`` is it summed over the pixels, and asking ``fit`` for it again as a
-    metric would compute it twice per batch (+35 % epoch time for the autoencoder,
-    measured).  ``per_pixel`` derives it from those.
+    metric would compute it twice per batch, a measurable share of each epoch.
+    ``per_pixel`` derives it from those.
     """
     metrics: dict[str, Loss] = {"bce": BCE(), "mse": MSE()}
     if args.output not in UNIT_OUTPUTS:

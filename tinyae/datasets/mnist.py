@@ -191,7 +191,7 @@ def _fetch(url: str, timeout: float, verbose: bool) -> bytes:
 
     ``timeout`` bounds each network operation (connect, each read), not the whole download.
     """
-    import urllib.request  # networking imports cost ~25 ms; only pay them when downloading
+    import urllib.request  # here, not at the top: only a download pays for its import time
 
     request = urllib.request.Request(url, headers={"User-Agent": "tinyae"})
     chunks, done = [], 0

@@ -41,8 +41,8 @@ BATCH = 128
 def train(spec: str, beta: float, x_train: np.ndarray, epochs: int, seed: int,
           anneal: bool = False) -> tuple[Any, Any]:
     """Train a VAE with KL weight ``beta``; with ``anneal`` it rises from 0 over the first half."""
-    # He init: the initialiser this sweep's published numbers (README, tests) were measured
-    # with; dense_vae's default became Glorot afterwards (a better −ELBO at β = 1).
+    # He init, not dense_vae's default (Glorot): the README's and the tests' numbers for
+    # this sweep were measured with it.
     vae = dense_vae(spec, beta=beta, seed=seed, init="he")
     half = max(1, epochs * -(-len(x_train) // BATCH) // 2)
     callbacks = [KLAnnealing(lambda t: sigmoid_anneal(t, half, end=beta))] if anneal else []
