@@ -99,7 +99,7 @@ def cyclical(t: int | np.ndarray, total_steps: int, n_cycles: int = 4, ratio: fl
     _check_weight("end", end)
     _check_weight("ratio", ratio)
     if not 0 < ratio <= 1:
-        raise ValueError(f"ratio must be in (0, 1] (the fraction of each cycle spent rising), "
+        raise ValueError("ratio must be in (0, 1] (the fraction of each cycle spent rising), "
                          f"got {ratio}")
     if n_cycles > total_steps:
         raise ValueError(f"n_cycles ({n_cycles}) must be <= total_steps ({total_steps}): "
