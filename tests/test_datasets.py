@@ -407,8 +407,8 @@ def test_cache_dir_lookup(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, valid",
     [
-        ({"name": "fashion"}, "'auto', 'mnist', 'mnist-mini'"),
-        ({"dtype": "int64"}, "'float32', 'float64', 'uint8'"),
+        ({"name": "fashion"}, r"\['auto', 'mnist', 'mnist-mini'\]"),
+        ({"dtype": "int64"}, r"\['float32', 'float64', 'uint8'\]"),
     ],
 )
 def test_unknown_name_or_dtype_lists_the_choices(kwargs, valid):

@@ -10,9 +10,9 @@ from tinyae.diagnostics import (
     active_units,
     check_measures,
     collapse_ratio,
-    inspect,
     is_monitor_key,
     kl_per_dimension,
+    measure,
     monitor_series,
     relative_error,
     snapshot_weights,
@@ -50,7 +50,7 @@ X2 = np.array([[1.0, 1.0], [2.0, 3.0]])
 def test_dead_fraction_mean_and_max_of_a_two_unit_relu_layer():
     # unit 2's input x2 − 10 is negative for both samples: dead; outputs [[1, 0], [2, 0]]
     model = with_weights(Sequential([Dense(2, 2), ReLU()], dtype=np.float64), (np.eye(2), [0.0, -10.0]))
-    m = inspect(model, X2)
+    m = measure(model, X2)
     assert m["layer1/dead"] == 0.5
     assert m["layer1/mean_abs"] == pytest.approx(0.75) and m["layer1/max_abs"] == 2.0
     assert "layer1/saturated" not in m
@@ -60,10 +60,10 @@ def test_saturated_fraction_of_sigmoid_and_tanh_outputs():
     # σ(−10), σ(−1), σ(1), σ(10): the first and last are within 0.02 of a bound
     sig = with_weights(Sequential([Dense(1, 4), Sigmoid(), Dense(4, 1)], dtype=np.float64),
                        ([[-10.0, -1.0, 1.0, 10.0]], np.zeros(4)))
-    assert inspect(sig, np.ones((3, 1)))["layer1/saturated"] == 0.5
+    assert measure(sig, np.ones((3, 1)))["layer1/saturated"] == 0.5
     # tanh(5) = 0.99991 is saturated, tanh(0.1) is not; the margin is 0.02 on either side
     tanh = with_weights(Sequential([Dense(1, 2), Tanh()], dtype=np.float64), ([[5.0, 0.1]], np.zeros(2)))
-    assert inspect(tanh, np.array([[1.0], [-1.0]]), y=np.zeros((2, 2)))["layer1/saturated"] == 0.5
+    assert measure(tanh, np.array([[1.0], [-1.0]]), y=np.zeros((2, 2)))["layer1/saturated"] == 0.5
 
 
 def test_weight_and_gradient_norms_are_those_of_the_views_and_gradients_are_left_at_zero():
@@ -75,14 +75,14 @@ def test_weight_and_gradient_norms_are_those_of_the_views_and_gradients_are_left
     model.backward(loss.backward())
     expected = [(np.linalg.norm(layer.W), np.linalg.norm(layer.dW)) for layer in model.layers[::2]]
     params = model.params.copy()
-    m = inspect(model, x, loss=BCE())
+    m = measure(model, x, loss=BCE())
     for k, (w_norm, g_norm) in enumerate(expected, start=1):
         assert m[f"layer{k}/weight_norm"] == pytest.approx(w_norm, rel=1e-12)
         assert m[f"layer{k}/grad_norm"] == pytest.approx(g_norm, rel=1e-12)
     assert not model.grads.any() and np.array_equal(model.params, params)
-    assert "layer1/grad_norm" not in inspect(model, x)  # no loss, no gradients
+    assert "layer1/grad_norm" not in measure(model, x)  # no loss, no gradients
     with pytest.raises(ValueError, match=r"outputs \(8, 5\) but the targets y are \(8, 2\)"):
-        inspect(model, x, y=x[:, :2])
+        measure(model, x, y=x[:, :2])
 
 
 def test_update_ratio_is_the_step_size_relative_to_the_weights():
@@ -90,10 +90,10 @@ def test_update_ratio_is_the_step_size_relative_to_the_weights():
     before = snapshot_weights(model)
     model.layers[0].W[...] += 0.1
     expected = np.linalg.norm(np.full((4, 4), 0.1)) / np.linalg.norm(model.layers[0].W)
-    m = inspect(model, np.ones((2, 4)), previous_weights=before)
+    m = measure(model, np.ones((2, 4)), previous_weights=before)
     assert m["layer1/update_ratio"] == pytest.approx(expected, rel=1e-12)
     with pytest.raises(ValueError, match="snapshot_weights"):
-        inspect(model, np.ones((2, 4)), previous_weights=before * 2)
+        measure(model, np.ones((2, 4)), previous_weights=before * 2)
 
 
 def test_collapse_ratio_and_relative_error_by_hand():
@@ -108,11 +108,11 @@ def test_collapse_ratio_and_relative_error_by_hand():
 
 def test_collapse_on_models_that_output_the_mean_image_or_the_input(mnist):
     x = mnist[:256].astype(np.float64)
-    m = inspect(mean_image_model(x), x)
+    m = measure(mean_image_model(x), x)
     assert m["collapse_ratio"] == pytest.approx(1.0, abs=1e-3)  # the clip of x̄ costs a little
     assert m["relative_error"] == pytest.approx(1.0, abs=1e-2)
     identity = Sequential([Dense(784, 784, init="identity")], dtype=np.float64)
-    m = inspect(identity, x)
+    m = measure(identity, x)
     assert m["collapse_ratio"] == 0.0 and m["relative_error"] == 0.0
 
 
@@ -132,17 +132,17 @@ def test_kl_per_dimension_and_active_units_by_hand():
     assert active_units(mu) == 1 and active_units(mu * 0.05) == 0  # Var 0.0025 ≤ 0.01
 
 
-def test_inspect_on_a_vae_reports_latent_units_and_kl_collapse():
+def test_measure_on_a_vae_reports_latent_units_and_kl_collapse():
     x = np.random.default_rng(0).uniform(size=(64, 16)).astype(np.float32)
     vae = dense_vae("16-8-3", seed=0)
     mu, log_var = vae.encode(x)
-    m = inspect(vae, x, loss=BCE(reduction="batchmean"))
+    m = measure(vae, x, loss=BCE(reduction="batchmean"))
     assert m["active_units"] == active_units(mu)
     np.testing.assert_allclose([m[f"z{j}/kl"] for j in range(3)], kl_per_dimension(mu, log_var), rtol=1e-6)
     assert KL_COLLAPSE not in {f.code for f in check_measures(vae, m)}
     last = vae.encoder.layers[-1]
     last.W[...] = 0  # mu = b for every x: no latent unit carries information
-    m = inspect(vae, x, loss=BCE(reduction="batchmean"))
+    m = measure(vae, x, loss=BCE(reduction="batchmean"))
     assert m["active_units"] == 0
     finding = next(f for f in check_measures(vae, m) if f.code == KL_COLLAPSE)
     assert "0 of 3 latent units active" in finding.message
@@ -155,13 +155,13 @@ def test_dead_and_saturated_hidden_layers_are_reported_but_not_the_output_layer(
     # hidden ReLUs 2 and 3 get x − 10 < 0: 2 of 3 dead; the output ReLU is all dead too
     relu = with_weights(Sequential([Dense(2, 3), ReLU(), Dense(3, 2), ReLU()], dtype=np.float64),
                         (np.eye(2, 3), [0.0, -10.0, -10.0]), (np.zeros((3, 2)), [-1.0, -1.0]))
-    m = inspect(relu, X2)
+    m = measure(relu, X2)
     assert m["layer2/dead"] == 1.0
     (finding,) = check_measures(relu, m)
     assert finding.code == DEAD_RELUS and finding.message.startswith("67% of layer 1's ReLUs are dead")
     sig = with_weights(Sequential([Dense(1, 2), Sigmoid(), Dense(2, 1), Sigmoid()], dtype=np.float64),
                        ([[20.0, -20.0]], np.zeros(2)), ([[0.0], [0.0]], [30.0]))
-    m = inspect(sig, np.ones((4, 1)))
+    m = measure(sig, np.ones((4, 1)))
     assert m["layer1/saturated"] == 1.0 and m["layer2/saturated"] == 1.0
     (finding,) = check_measures(sig, m)
     assert finding.code == SATURATED and "100% of layer 1's sigmoids are saturated" in finding.message
@@ -170,10 +170,10 @@ def test_dead_and_saturated_hidden_layers_are_reported_but_not_the_output_layer(
 def test_collapse_detector_fires_on_the_mean_image_not_on_a_trained_autoencoder(mnist):
     x = mnist[:256].astype(np.float64)
     blob = mean_image_model(x)
-    assert MEAN_COLLAPSE in {f.code for f in check_measures(blob, inspect(blob, x))}
+    assert MEAN_COLLAPSE in {f.code for f in check_measures(blob, measure(blob, x))}
     model = dense_autoencoder("784-64-784", hidden="relu", output="sigmoid")
     fit(model, mnist, loss=BCE(), optimizer=Adam(1e-3), epochs=6, batch_size=32, verbose=False)
-    m = inspect(model, mnist[:256], loss=BCE(), y_mean=mnist.mean(axis=0))
+    m = measure(model, mnist[:256], loss=BCE(), y_mean=mnist.mean(axis=0))
     assert m["collapse_ratio"] < 0.6 and m["relative_error"] < 0.6  # (0.9 after its first epoch)
     assert check_measures(model, m) == []  # nothing wrong with a healthy, trained network
 

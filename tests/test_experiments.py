@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from tinyae.experiments import EXPERIMENTS, ExperimentResult, run_experiment
-from tinyae.experiments.common import format_table
 
 
 def run(name, tmp_path_factory):
@@ -53,14 +52,6 @@ def test_registry_names_and_unknown_name():
     assert set(EXPERIMENTS) == {"blob", "bce-curves", "softmax-raw", "identity", "beta-sweep"}
     with pytest.raises(ValueError, match="unknown experiment 'blobb'.*blob"):
         run_experiment("blobb")
-
-
-def test_format_table_aligns_columns():
-    text = format_table([{"a": 1, "b": 0.123456}, {"a": 10, "b": "x"}])
-    lines = text.splitlines()
-    assert lines[0].split() == ["a", "b"] and set(lines[1]) == {"-"}
-    assert lines[2].split() == ["1", "0.1235"] and lines[3].split() == ["10", "x"]
-    assert lines[2].index("0.1235") == lines[3].index("x") == lines[0].index("b")
 
 
 # ---- blob (question 1) -------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinyae.plot as P
-from tinyae.schedules import Cyclical, LinearWarmup, SigmoidAnneal
+from tinyae.schedules import cyclical, linear_warmup, sigmoid_anneal
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -130,13 +130,14 @@ def test_latent_manifold_quantile_grid():
 
 
 def test_schedules_one_line_per_schedule_including_scalar_only_callables():
-    named = {"linear": LinearWarmup(20), "sigmoid": SigmoidAnneal(50), "cyclical": Cyclical(50),
+    named = {"linear": lambda t: linear_warmup(t, 20), "sigmoid": lambda t: sigmoid_anneal(t, 50),
+             "cyclical": lambda t: cyclical(t, 50),
              "by hand": lambda t: min(1.0, t / 10)}  # fails on arrays, works per step
     fig = P.schedules(named, total_steps=50)
     lines = fig.axes[0].get_lines()
     assert [line.get_label() for line in lines] == list(named)
     np.testing.assert_array_equal(lines[0].get_xdata(), np.arange(51))
-    np.testing.assert_allclose(lines[2].get_ydata(), Cyclical(50)(np.arange(51)))
+    np.testing.assert_allclose(lines[2].get_ydata(), cyclical(np.arange(51), 50))
     np.testing.assert_allclose(lines[3].get_ydata(), np.minimum(1, np.arange(51) / 10))
 
 
@@ -181,7 +182,7 @@ FIGURES = {
     "filters": lambda path: P.filters(X[:4].T, path=path),
     "image_grid": lambda path: P.image_grid(X[:4], path=path),
     "latent_manifold": lambda path: P.latent_manifold(gaussian_blob_decoder, n=3, path=path),
-    "schedules": lambda path: P.schedules({"linear": LinearWarmup(5)}, 10, path=path),
+    "schedules": lambda path: P.schedules({"linear": lambda t: linear_warmup(t, 5)}, 10, path=path),
     "beta_sweep": lambda path: P.beta_sweep([0.1, 1.0], [2.0, 3.0], [1.0, 0.5], path=path),
     "loss_vs_target": lambda path: P.loss_vs_target(path=path),
 }
@@ -226,7 +227,8 @@ def test_without_path_the_figure_stays_open(close_figures):
         (lambda: P.latent_manifold(lambda z: z, n=3), r"decode\(z\) has 2 values per image"),
         (lambda: P.latent_manifold(gaussian_blob_decoder, limit=0.0), "limit must be > 0"),
         (lambda: P.schedules({}, 10), "schedules is empty"),
-        (lambda: P.schedules({"c": LinearWarmup(3)}, 0), "total_steps must be an int >= 1"),
+        (lambda: P.schedules({"c": lambda t: linear_warmup(t, 3)}, 0),
+         "total_steps must be an int >= 1"),
         (lambda: P.beta_sweep([0.0, 1.0], [1, 2], [1, 2]), "must be > 0 for the log axis"),
         (lambda: P.beta_sweep([0.1, 1.0], [1, 2], [1]), "same length"),
         (lambda: P.loss_vs_target(255.0), r"outside \[0, 1\].*divide uint8 pixels by 255"),

@@ -1,5 +1,6 @@
 """Tests for tinyae.schedules: start/end values, shape of each curve, range, errors."""
 
+import math
 import warnings
 
 import numpy as np
@@ -7,25 +8,20 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tinyae.schedules import (
-    SCHEDULES,
-    Constant,
-    Cyclical,
-    LinearWarmup,
-    SigmoidAnneal,
-    get_schedule,
-)
+from tinyae.registry import lookup
+from tinyae.schedules import SCHEDULES, constant, cyclical, linear_warmup, sigmoid_anneal
 
 steps = st.integers(min_value=1, max_value=5_000)
 ends = st.floats(min_value=0.01, max_value=10.0)
 
 
 def all_schedules(total: int, end: float) -> list:
+    """Each schedule as w(t), with settings that fit a run of ``total`` steps."""
     return [
-        Constant(end),
-        LinearWarmup(max(1, total // 3), end=end),
-        SigmoidAnneal(total, end=end),
-        Cyclical(total, n_cycles=min(4, total), end=end),
+        lambda t: constant(t, end),
+        lambda t: linear_warmup(t, max(1, total // 3), end=end),
+        lambda t: sigmoid_anneal(t, total, end=end),
+        lambda t: cyclical(t, total, n_cycles=min(4, total), end=end),
     ]
 
 
@@ -33,13 +29,15 @@ def all_schedules(total: int, end: float) -> list:
 
 
 def test_constant_is_constant():
-    assert np.all(Constant(0.1)(np.arange(50)) == 0.1)
-    assert Constant()(0) == 1.0
+    assert np.all(constant(np.arange(50), 0.1) == 0.1)
+    assert constant(0) == 1.0
 
 
 @given(warmup=steps, start=st.floats(0, 0.5), end=st.floats(0.5, 5))
 def test_linear_start_end_and_midpoint(warmup, start, end):
-    s = LinearWarmup(warmup, start=start, end=end)
+    def s(t):
+        return linear_warmup(t, warmup, start=start, end=end)
+
     assert s(0) == pytest.approx(start)
     assert s(warmup) == pytest.approx(end)
     assert s(10 * warmup) == pytest.approx(end)  # stays at end
@@ -49,24 +47,28 @@ def test_linear_start_end_and_midpoint(warmup, start, end):
 
 @given(total=steps, end=ends)
 def test_sigmoid_default_starts_near_zero_and_ends_near_end(total, end):
-    s = SigmoidAnneal(total, end=end)
+    def s(t):
+        return sigmoid_anneal(t, total, end=end)
+
     assert s(0) < 0.01 * end
     assert s(total) > 0.99 * end
+    # exactly σ(∓5)·end at the ends: the default k = 10 / total_steps, t0 = total_steps / 2
+    assert s(0) == pytest.approx(end / (1 + math.exp(5)), rel=1e-12)
+    assert s(total) == pytest.approx(end / (1 + math.exp(-5)), rel=1e-12)
     if total % 2 == 0:
         assert s(total // 2) == pytest.approx(end / 2)  # the midpoint gives end / 2
 
 
 def test_sigmoid_matches_bowman_formula_where_naive_is_safe():
-    s = SigmoidAnneal(200, k=0.05, midpoint=80, end=2.0)
     t = np.arange(0, 400)
-    np.testing.assert_allclose(s(t), 2.0 / (1 + np.exp(-0.05 * (t - 80))), rtol=1e-12)
+    w = sigmoid_anneal(t, 200, k=0.05, midpoint=80, end=2.0)
+    np.testing.assert_allclose(w, 2.0 / (1 + np.exp(-0.05 * (t - 80))), rtol=1e-12)
 
 
 def test_sigmoid_huge_k_is_a_step_without_overflow_warnings():
-    s = SigmoidAnneal(100, k=1e6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any overflow RuntimeWarning fails the test
-        w = s(np.array([0, 49, 50, 51, 10**9]))
+        w = sigmoid_anneal(np.array([0, 49, 50, 51, 10**9]), 100, k=1e6)
     np.testing.assert_array_equal(w, [0.0, 0.0, 0.5, 1.0, 1.0])
 
 
@@ -77,8 +79,8 @@ def test_sigmoid_huge_k_is_a_step_without_overflow_warnings():
 @settings(max_examples=50)
 def test_linear_and_sigmoid_are_non_decreasing(total, end):
     t = np.arange(2 * total)
-    for s in (LinearWarmup(total, end=end), SigmoidAnneal(total, end=end)):
-        assert np.all(np.diff(s(t)) >= 0), s
+    for w in (linear_warmup(t, total, end=end), sigmoid_anneal(t, total, end=end)):
+        assert np.all(np.diff(w) >= 0)
 
 
 @given(total=steps, end=ends)
@@ -87,13 +89,13 @@ def test_every_schedule_stays_in_zero_to_end(total, end):
     t = np.arange(2 * total + 1)
     for s in all_schedules(total, end):
         w = s(t)
-        assert w.min() >= 0 and w.max() <= end * (1 + 1e-12), s
+        assert w.min() >= 0 and w.max() <= end * (1 + 1e-12)
 
 
 def test_cyclical_known_values():
-    s = Cyclical(100, n_cycles=4, ratio=0.5)  # cycles of 25 steps, rising over 12.5
-    np.testing.assert_allclose(s(np.array([0, 5, 12, 13, 24, 25, 30, 99, 100, 500])),
-                               [0, 0.4, 0.96, 1, 1, 0, 0.4, 1, 1, 1])
+    t = np.array([0, 5, 12, 13, 24, 25, 30, 99, 100, 500])
+    w = cyclical(t, 100, n_cycles=4, ratio=0.5)  # cycles of 25 steps, rising over 12.5
+    np.testing.assert_allclose(w, [0, 0.4, 0.96, 1, 1, 0, 0.4, 1, 1, 1])
 
 
 @given(total=st.integers(10, 3_000), cycles=st.integers(1, 8), ratio=st.floats(0.05, 0.9),
@@ -103,9 +105,8 @@ def test_cyclical_resets_at_each_cycle_start_and_reaches_end(total, cycles, rati
     period = total / cycles
     assume(period * (1 - ratio) >= 1)  # at least one whole step sits on the plateau
     assume(period * ratio >= 2)  # and the ramp is long enough to start below end / 2
-    s = Cyclical(total, n_cycles=cycles, ratio=ratio, end=end)
     t = np.arange(total)
-    w = s(t)
+    w = cyclical(t, total, n_cycles=cycles, ratio=ratio, end=end)
     cycle = t * cycles // total  # index of the cycle each step belongs to
     for c in range(cycles):
         in_cycle = w[cycle == c]
@@ -119,7 +120,7 @@ def test_cyclical_resets_at_each_cycle_start_and_reaches_end(total, cycles, rati
 
 def test_cyclical_with_one_cycle_and_ratio_one_is_linear():
     t = np.arange(100)
-    np.testing.assert_allclose(Cyclical(100, n_cycles=1, ratio=1.0)(t), LinearWarmup(100)(t))
+    np.testing.assert_allclose(cyclical(t, 100, n_cycles=1, ratio=1.0), linear_warmup(t, 100))
 
 
 # --- scalar and vector calls ------------------------------------------------------------
@@ -135,53 +136,49 @@ def test_vectorised_equals_scalar(total, t):
 
 
 def test_scalar_returns_python_float_and_array_keeps_shape():
-    s = SigmoidAnneal(10)
-    assert type(s(3)) is float and type(s(np.int64(3))) is float
-    assert s(np.arange(6).reshape(2, 3)).shape == (2, 3)
+    assert type(sigmoid_anneal(3, 10)) is float and type(sigmoid_anneal(np.int64(3), 10)) is float
+    assert sigmoid_anneal(np.arange(6).reshape(2, 3), 10).shape == (2, 3)
 
 
-# --- factory and errors -----------------------------------------------------------------
+# --- the CLI's table and errors ----------------------------------------------------------
 
 
-def test_get_schedule_builds_each_name():
-    assert get_schedule("constant", value=0.1) == Constant(0.1)
-    assert get_schedule("linear", warmup_steps=5) == LinearWarmup(5)
-    assert get_schedule("sigmoid", total_steps=5, k=2.0) == SigmoidAnneal(5, k=2.0)
-    assert get_schedule("cyclical", total_steps=8, n_cycles=2) == Cyclical(8, 2)
+def test_the_cli_table_names_each_schedule_rising_to_end_over_the_run():
+    t, same = np.arange(250), np.testing.assert_array_equal
+    same(SCHEDULES["constant"](t, 100, 2.0), constant(t, 2.0))
+    same(SCHEDULES["linear"](t, 100, 2.0), linear_warmup(t, 50, end=2.0))  # over the first half
+    same(SCHEDULES["linear"](t, 1, 2.0), linear_warmup(t, 1, end=2.0))
+    same(SCHEDULES["sigmoid"](t, 100, 2.0), sigmoid_anneal(t, 100, end=2.0))
+    same(SCHEDULES["cyclical"](t, 100, 2.0), cyclical(t, 100, end=2.0))
     assert set(SCHEDULES) == {"constant", "linear", "sigmoid", "cyclical"}
 
 
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(ValueError, match=r"'cosine'.*constant.*cyclical.*linear.*sigmoid"):
-        get_schedule("cosine")
-
-
-def test_wrong_keyword_names_the_arguments():
-    usage = r"Cyclical\(total_steps, n_cycles=4, ratio=0.5, end=1.0\)"
-    with pytest.raises(TypeError, match=r"unexpected keyword.*warmup.*" + usage):
-        get_schedule("cyclical", total_steps=10, warmup=3)
-    with pytest.raises(TypeError, match="missing.*total_steps"):
-        get_schedule("sigmoid")
+        lookup(SCHEDULES, "cosine", "KL schedule")
 
 
 @pytest.mark.parametrize(
     "build, error, match",
     [
-        (lambda: LinearWarmup(-5), ValueError, "warmup_steps must be >= 1"),
-        (lambda: LinearWarmup(0), ValueError, "warmup_steps must be >= 1"),
-        (lambda: LinearWarmup(2.5), TypeError, "warmup_steps must be an int"),
-        (lambda: LinearWarmup(True), TypeError, "warmup_steps must be an int"),
-        (lambda: LinearWarmup(10, start=2.0, end=1.0), ValueError, "start .* <= end"),
-        (lambda: Constant(-1.0), ValueError, "value must be a finite number >= 0"),
-        (lambda: Constant(float("nan")), ValueError, "finite"),
-        (lambda: SigmoidAnneal(0), ValueError, "total_steps must be >= 1"),
-        (lambda: SigmoidAnneal(10, k=0.0), ValueError, "k must be > 0"),
-        (lambda: SigmoidAnneal(10, k=-1.0), ValueError, "k must be a finite number >= 0"),
-        (lambda: Cyclical(10, ratio=0.0), ValueError, r"ratio must be in \(0, 1\]"),
-        (lambda: Cyclical(10, ratio=1.5), ValueError, r"ratio must be in \(0, 1\]"),
-        (lambda: Cyclical(10, n_cycles=0), ValueError, "n_cycles must be >= 1"),
-        (lambda: Cyclical(3, n_cycles=4), ValueError, "each cycle needs at least one step"),
-        (lambda: get_schedule("cyclical", total_steps=-1), ValueError, "total_steps must be >= 1"),
+        (lambda: linear_warmup(0, -5), ValueError, "warmup_steps must be >= 1"),
+        (lambda: linear_warmup(0, 0), ValueError, "warmup_steps must be >= 1"),
+        (lambda: linear_warmup(0, 2.5), TypeError, "warmup_steps must be an int"),
+        (lambda: linear_warmup(0, True), TypeError, "warmup_steps must be an int"),
+        (lambda: linear_warmup(0, 10, start=2.0, end=1.0), ValueError, "start .* <= end"),
+        (lambda: linear_warmup(0, 10, end=-2.0), ValueError, "end must be a finite number >= 0"),
+        (lambda: constant(0, -1.0), ValueError, "value must be a finite number >= 0"),
+        (lambda: constant(0, float("nan")), ValueError, "finite"),
+        (lambda: constant(0, "1"), TypeError, "value must be a number"),
+        (lambda: sigmoid_anneal(0, 0), ValueError, "total_steps must be >= 1"),
+        (lambda: sigmoid_anneal(0, 10, k=0.0), ValueError, "k must be > 0"),
+        (lambda: sigmoid_anneal(0, 10, k=-1.0), ValueError, "k must be a finite number >= 0"),
+        (lambda: cyclical(0, 10, ratio=0.0), ValueError, r"ratio must be in \(0, 1\]"),
+        (lambda: cyclical(0, 10, ratio=1.5), ValueError, r"ratio must be in \(0, 1\]"),
+        (lambda: cyclical(0, 10, n_cycles=0), ValueError, "n_cycles must be >= 1"),
+        (lambda: cyclical(0, 3, n_cycles=4), ValueError, "each cycle needs at least one step"),
+        (lambda: cyclical(0, -1), ValueError, "total_steps must be >= 1"),
+        (lambda: SCHEDULES["sigmoid"](0, 100, -1.0), ValueError, "end must be a finite number >= 0"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(build, error, match):
@@ -191,13 +188,15 @@ def test_bad_arguments_raise_clear_errors(build, error, match):
 
 @pytest.mark.parametrize("t", [1.5, np.array([0.0, 1.0]), True, "3"])
 def test_non_integer_step_is_rejected(t):
-    with pytest.raises(TypeError, match="step t must be an int"):
-        LinearWarmup(10)(t)
+    for w in all_schedules(10, 1.0):
+        with pytest.raises(TypeError, match="step t must be an int"):
+            w(t)
 
 
 def test_negative_step_is_rejected():
-    with pytest.raises(ValueError, match="step t must be >= 0"):
-        Cyclical(10)(np.array([3, -1]))
+    for w in all_schedules(10, 1.0):
+        with pytest.raises(ValueError, match="step t must be >= 0"):
+            w(np.array([3, -1]))
 
 
 # --- KLAnnealing: a schedule applied to a VAE's beta during fit ------------------------
@@ -224,7 +223,9 @@ def _annealed_fit(per, schedule, epochs=3, n=40, batch_size=16):
 
 
 def test_kl_annealing_per_step_sets_beta_every_batch_and_records_its_epoch_mean():
-    schedule = LinearWarmup(6)
+    def schedule(t):
+        return linear_warmup(t, 6)
+
     vae, history, seen = _annealed_fit("step", schedule)  # 3 batches per epoch, 9 in all
     np.testing.assert_allclose(seen, schedule(np.arange(9)))
     np.testing.assert_allclose(history["beta"], schedule(np.arange(9)).reshape(3, 3).mean(axis=1))
@@ -232,7 +233,9 @@ def test_kl_annealing_per_step_sets_beta_every_batch_and_records_its_epoch_mean(
 
 
 def test_kl_annealing_per_epoch_holds_beta_for_the_whole_epoch():
-    schedule = SigmoidAnneal(3)
+    def schedule(t):
+        return sigmoid_anneal(t, 3)
+
     vae, history, seen = _annealed_fit("epoch", schedule)
     np.testing.assert_allclose(seen, np.repeat(schedule(np.arange(3)), 3))
     np.testing.assert_allclose(history["beta"], schedule(np.arange(3)))
@@ -247,10 +250,10 @@ def test_kl_annealing_refuses_models_without_beta_and_bad_units():
     from tinyae.schedules import KLAnnealing
 
     with pytest.raises(ValueError, match="per must be 'step'"):
-        KLAnnealing(Constant(), per="batch")
+        KLAnnealing(constant, per="batch")
     with pytest.raises(TypeError, match="callable"):
         KLAnnealing(0.5)
     x = np.zeros((4, 2), dtype=np.float32)
     with pytest.raises(TypeError, match="use it with a VAE"):
-        fit(Sequential([Dense(2, 2)]), x, loss=MSE(), optimizer=SGD(), callbacks=[KLAnnealing(Constant())],
+        fit(Sequential([Dense(2, 2)]), x, loss=MSE(), optimizer=SGD(), callbacks=[KLAnnealing(constant)],
             verbose=False)

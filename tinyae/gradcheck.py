@@ -36,6 +36,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tinyae.text import format_table
+
 GOOD = 1e-7  # a correct gradient of a smooth function in float64 passes this
 WRONG = 1e-2  # above this, the analytic gradient is certainly wrong
 # Guards the denominator: a gradient whose entries are all below the floor (say, exactly
@@ -96,8 +98,7 @@ class GradCheckReport(list):
              f"{r.analytic:+.6e}", f"{r.numerical:+.6e}", r.verdict)
             for r in self
         ]
-        widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+        return format_table(rows[1:], header=header, rule=False)
 
     def raise_if_failed(self) -> None:
         """Raise ``AssertionError`` with the table if any gradient failed."""

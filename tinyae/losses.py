@@ -46,9 +46,7 @@ class Loss:
     """Base class: validates shapes and applies the reduction."""
 
     def __init__(self, reduction: str = "mean") -> None:
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
-        self.reduction = reduction
+        self.reduction = lookup(REDUCTIONS, reduction, "reduction")
 
     def _scale(self, shape: tuple[int, ...]) -> float:
         """The factor that turns a sum over all elements into the chosen reduction."""

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from tinyae.layers import Dense, Layer, ShapeError
+from tinyae.text import format_table
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -184,10 +185,7 @@ class Sequential:
             count = sum(value.size for _, value, _ in layer.parameters())
             rows.append((str(i), repr(layer), f"(N, {width})", f"{count:,}"))
         rows.append(("", "total", "", f"{self.n_params:,}  ({self.dtype})"))
-        sizes = [max(len(row[c]) for row in rows) for c in range(4)]
-        lines = ["  ".join(cell.ljust(size) for cell, size in zip(row, sizes)).rstrip() for row in rows]
-        lines.insert(1, "-" * len(lines[0]))
-        return "\n".join(lines)
+        return format_table(rows[1:], header=rows[0])
 
     def config(self) -> dict[str, Any]:
         """Everything needed to rebuild the architecture (not the weights), JSON-ready."""

@@ -4,19 +4,23 @@ A VAE minimises ``recon + w(t) · KL``.  Starting with ``w`` near 0 lets the dec
 to use ``z`` before the KL term pulls every posterior onto the prior (the "KL vanishing"
 or "posterior collapse" problem); see question 4 of ``docs/questions.md``.
 
-Every schedule is a small callable object: ``schedule(t)`` maps a 0-based step index
-``t`` (an int, or an integer array for the whole curve at once) to a weight in
-``[0, end]``.  A "step" can be a batch or an epoch: use the same unit for ``t`` and for
-the lengths given to the schedule.  ``get_schedule("sigmoid", total_steps=1000)`` builds
-one by name (used by configuration files and the CLI), and the ``KLAnnealing``
-callback applies one to a VAE's ``beta`` during ``fit``.
+Each schedule is a plain function of the 0-based step index ``t`` (an int, or an integer
+array for the whole curve at once) and of the schedule's own settings; it returns the
+weight in ``[0, end]``: a float for an int ``t``, an array shaped like ``t`` otherwise.
+A "step" can be a batch or an epoch: use the same unit for ``t`` and for the lengths
+given to the schedule.  Fix the settings with a ``lambda`` to get the ``w(t)`` that the
+``KLAnnealing`` callback (which sets a VAE's ``beta`` during ``fit``) and
+``tinyae.plot.schedules`` take::
+
+    KLAnnealing(lambda t: sigmoid_anneal(t, total_steps=2000))
+
+``SCHEDULES`` names them for ``tinyae train --kl-schedule``.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,12 +29,121 @@ from tinyae.layers import sigmoid
 from tinyae.train import Callback
 
 
-def _check_steps(name: str, value: int, minimum: int = 1) -> None:
-    """Raise unless ``value`` is an int >= ``minimum`` (bool is rejected: True is not a length)."""
+def constant(t: int | np.ndarray, value: float = 1.0) -> float | np.ndarray:
+    """w(t) = value for every t: plain β-VAE (Higgins et al. 2017); value = 1 is the ELBO."""
+    _check_weight("value", value)
+    return _like(t, np.full_like(_steps(t), value))
+
+
+def linear_warmup(t: int | np.ndarray, warmup_steps: int, start: float = 0.0,
+                  end: float = 1.0) -> float | np.ndarray:
+    """Linear KL warm-up (Sønderby et al. 2016, "Ladder Variational Autoencoders").
+
+    w(t) = start + (end − start) · min(1, t / warmup_steps)
+
+    so w(0) = start, w rises linearly and equals ``end`` from ``t = warmup_steps`` on.
+    Requires 0 <= start <= end.
+    """
+    _check_steps("warmup_steps", warmup_steps)
+    _check_weight("start", start)
+    _check_weight("end", end)
+    if start > end:
+        raise ValueError(f"start ({start}) must be <= end ({end}): a warm-up rises; "
+                         "swap the two values")
+    return _like(t, start + (end - start) * np.minimum(1.0, _steps(t) / warmup_steps))
+
+
+def sigmoid_anneal(t: int | np.ndarray, total_steps: int, k: float | None = None,
+                   midpoint: float | None = None, end: float = 1.0) -> float | np.ndarray:
+    """Sigmoid KL annealing (Bowman et al. 2015, "Generating Sentences from a Continuous Space").
+
+    w(t) = end · σ(k · (t − t0)) = end / (1 + exp(−k · (t − t0)))
+
+    - ``midpoint`` t0: the step where w = end / 2; default ``total_steps / 2``.
+    - ``k`` > 0: the steepness; default ``10 / total_steps``, so with the default midpoint
+      w(0) = end · σ(−5) ≈ 0.0067 · end and w(total_steps) = end · σ(5) ≈ 0.9933 · end.
+      A larger k gives a sharper switch from 0 to ``end``.
+
+    σ is ``tinyae.layers.sigmoid``, the stable form of the ``Sigmoid`` layer: nothing
+    overflows for any k · (t − t0).
+    """
+    _check_steps("total_steps", total_steps)
+    _check_weight("end", end)
+    if k is not None:
+        _check_weight("k", k)
+        if k == 0:
+            raise ValueError("k must be > 0 (k = 0 gives the constant end / 2; use constant)")
+    if midpoint is not None:
+        _check_weight("midpoint", midpoint)
+    k = 10.0 / total_steps if k is None else k
+    t0 = total_steps / 2 if midpoint is None else midpoint
+    return _like(t, end * sigmoid(k * (_steps(t) - t0)))
+
+
+def cyclical(t: int | np.ndarray, total_steps: int, n_cycles: int = 4, ratio: float = 0.5,
+             end: float = 1.0) -> float | np.ndarray:
+    """Cyclical annealing (Fu et al. 2019, "Cyclical Annealing Schedule: A Simple Approach
+    to Mitigating KL Vanishing").
+
+    The ``total_steps`` T are split into ``n_cycles`` M cycles of length T / M.  With
+    τ = ((t · M) mod T) / T, the position inside the current cycle in [0, 1):
+
+    w(t) = end · min(1, τ / ratio)      for t < T,   w(t) = end afterwards.
+
+    In each cycle w restarts at 0, rises linearly during the first ``ratio`` of the cycle
+    and stays at ``end`` for the rest.  (With ratio = 1 each cycle ends one step short
+    of ``end``.)  τ is computed from integer-valued t, so cycle starts are exact.
+    """
+    _check_steps("total_steps", total_steps)
+    _check_steps("n_cycles", n_cycles)
+    _check_weight("end", end)
+    _check_weight("ratio", ratio)
+    if not 0 < ratio <= 1:
+        raise ValueError("ratio must be in (0, 1] (the fraction of each cycle spent rising), "
+                         f"got {ratio}")
+    if n_cycles > total_steps:
+        raise ValueError(f"n_cycles ({n_cycles}) must be <= total_steps ({total_steps}): "
+                         "each cycle needs at least one step")
+    steps = _steps(t)
+    tau = (steps * n_cycles % total_steps) / total_steps
+    w = end * np.minimum(1.0, tau / ratio)
+    return _like(t, np.where(steps < total_steps, w, end))
+
+
+# ``tinyae train --kl-schedule NAME``: each schedule as w(t, total_steps, end), rising to
+# ``end`` over a run of ``total_steps`` steps (the linear warm-up over its first half).
+SCHEDULES: dict[str, Callable[[int | np.ndarray, int, float], float | np.ndarray]] = {
+    "constant": lambda t, total_steps, end: constant(t, end),
+    "linear": lambda t, total_steps, end: linear_warmup(t, max(total_steps // 2, 1), end=end),
+    "sigmoid": lambda t, total_steps, end: sigmoid_anneal(t, total_steps, end=end),
+    "cyclical": lambda t, total_steps, end: cyclical(t, total_steps, end=end),
+}
+
+
+def _steps(t: int | np.ndarray) -> np.ndarray:
+    """``t`` as a float array, refused unless it holds integers >= 0."""
+    t_arr = np.asarray(t)
+    if t_arr.dtype == bool or not np.issubdtype(t_arr.dtype, np.integer):
+        raise TypeError(
+            f"step t must be an int or an integer array, got dtype {t_arr.dtype}; "
+            "pass the 0-based step (or epoch) index, e.g. w(3) or w(np.arange(100))"
+        )
+    if t_arr.size and t_arr.min() < 0:
+        raise ValueError(f"step t must be >= 0 (steps count from 0), got {t_arr.min()}")
+    return t_arr.astype(np.float64)
+
+
+def _like(t: int | np.ndarray, w: np.ndarray) -> float | np.ndarray:
+    """The weights ``w`` as a float for a scalar step ``t``, as the array otherwise."""
+    return float(w) if np.ndim(t) == 0 else w
+
+
+def _check_steps(name: str, value: int) -> None:
+    """Raise unless ``value`` is an int >= 1 (bool is refused: True is not a length)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int number of steps, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
 
 
 def _check_weight(name: str, value: float) -> None:
@@ -41,205 +154,25 @@ def _check_weight(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
 
 
-class Schedule:
-    """Base class: validates ``t`` and returns a float (int ``t``) or an array (array ``t``).
-
-    Subclasses set ``end`` (the largest weight, β_max) and implement ``_weight(t)`` for a
-    float array of steps ``t >= 0``.
-    """
-
-    end: float
-
-    def __call__(self, t: int | np.ndarray) -> float | np.ndarray:
-        """Weight at step ``t``: int -> float, integer array of any shape -> float array."""
-        t_arr = np.asarray(t)
-        if t_arr.dtype == bool or not np.issubdtype(t_arr.dtype, np.integer):
-            raise TypeError(
-                f"step t must be an int or an integer array, got dtype {t_arr.dtype}; "
-                "pass the 0-based step (or epoch) index, "
-                "e.g. schedule(3) or schedule(np.arange(100))"
-            )
-        if t_arr.size and t_arr.min() < 0:
-            raise ValueError(f"step t must be >= 0 (steps count from 0), got {t_arr.min()}")
-        w = self._weight(t_arr.astype(np.float64))
-        return float(w) if t_arr.ndim == 0 else w
-
-    def _weight(self, t: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Constant(Schedule):
-    """w(t) = value for every t: plain β-VAE (Higgins et al. 2017); value = 1 is the ELBO."""
-
-    value: float = 1.0
-
-    def __post_init__(self) -> None:
-        _check_weight("value", self.value)
-
-    @property
-    def end(self) -> float:  # type: ignore[override]
-        return float(self.value)
-
-    def _weight(self, t: np.ndarray) -> np.ndarray:
-        return np.full_like(t, self.value)
-
-
-@dataclass(frozen=True)
-class LinearWarmup(Schedule):
-    """Linear KL warm-up (Sønderby et al. 2016, "Ladder Variational Autoencoders").
-
-    w(t) = start + (end − start) · min(1, t / warmup_steps)
-
-    so w(0) = start, w rises linearly and equals ``end`` from ``t = warmup_steps`` on.
-    Requires 0 <= start <= end.
-    """
-
-    warmup_steps: int
-    start: float = 0.0
-    end: float = 1.0
-
-    def __post_init__(self) -> None:
-        _check_steps("warmup_steps", self.warmup_steps)
-        _check_weight("start", self.start)
-        _check_weight("end", self.end)
-        if self.start > self.end:
-            raise ValueError(
-                f"start ({self.start}) must be <= end ({self.end}): a warm-up rises; "
-                "swap the two values"
-            )
-
-    def _weight(self, t: np.ndarray) -> np.ndarray:
-        return self.start + (self.end - self.start) * np.minimum(1.0, t / self.warmup_steps)
-
-
-@dataclass(frozen=True)
-class SigmoidAnneal(Schedule):
-    """Sigmoid KL annealing (Bowman et al. 2015, "Generating Sentences from a Continuous Space").
-
-    w(t) = end · σ(k · (t − t0)) = end / (1 + exp(−k · (t − t0)))
-
-    - ``midpoint`` t0: the step where w = end / 2; default ``total_steps / 2``.
-    - ``k`` > 0: the steepness; default ``10 / total_steps``, so with the default midpoint
-      w(0) = end / (1 + e⁵) ≈ 0.0067 · end and w(total_steps) ≈ 0.9933 · end.
-      A larger k gives a sharper switch from 0 to ``end``.
-
-    σ is ``tinyae.layers.sigmoid``, the stable form of the ``Sigmoid`` layer: nothing
-    overflows for any k · (t − t0).
-    """
-
-    total_steps: int
-    k: float | None = None
-    midpoint: float | None = None
-    end: float = 1.0
-
-    def __post_init__(self) -> None:
-        _check_steps("total_steps", self.total_steps)
-        _check_weight("end", self.end)
-        if self.k is not None:
-            _check_weight("k", self.k)
-            if self.k == 0:
-                raise ValueError("k must be > 0 (k = 0 gives the constant end / 2; use Constant)")
-        if self.midpoint is not None:
-            _check_weight("midpoint", self.midpoint)
-
-    def _weight(self, t: np.ndarray) -> np.ndarray:
-        k = 10.0 / self.total_steps if self.k is None else self.k
-        t0 = self.total_steps / 2 if self.midpoint is None else self.midpoint
-        return self.end * sigmoid(k * (t - t0))
-
-
-@dataclass(frozen=True)
-class Cyclical(Schedule):
-    """Cyclical annealing (Fu et al. 2019, "Cyclical Annealing Schedule: A Simple Approach
-    to Mitigating KL Vanishing").
-
-    The ``total_steps`` are split into ``n_cycles`` cycles of length T / M.  With
-    τ = ((t · M) mod T) / T, the position inside the current cycle in [0, 1):
-
-    w(t) = end · min(1, τ / ratio)      for t < total_steps,   w(t) = end afterwards.
-
-    In each cycle w restarts at 0, rises linearly during the first ``ratio`` of the cycle
-    and stays at ``end`` for the rest.  (With ratio = 1 each cycle ends one step short
-    of ``end``.)  τ is computed from integer-valued t, so cycle starts are exact.
-    """
-
-    total_steps: int
-    n_cycles: int = 4
-    ratio: float = 0.5
-    end: float = 1.0
-
-    def __post_init__(self) -> None:
-        _check_steps("total_steps", self.total_steps)
-        _check_steps("n_cycles", self.n_cycles)
-        _check_weight("end", self.end)
-        _check_weight("ratio", self.ratio)
-        if not 0 < self.ratio <= 1:
-            raise ValueError(
-                "ratio must be in (0, 1] (the fraction of each cycle spent rising), "
-                f"got {self.ratio}"
-            )
-        if self.n_cycles > self.total_steps:
-            raise ValueError(
-                f"n_cycles ({self.n_cycles}) must be <= total_steps ({self.total_steps}): "
-                "each cycle needs at least one step"
-            )
-
-    def _weight(self, t: np.ndarray) -> np.ndarray:
-        tau = (t * self.n_cycles % self.total_steps) / self.total_steps
-        w = self.end * np.minimum(1.0, tau / self.ratio)
-        return np.where(t < self.total_steps, w, self.end)
-
-
-SCHEDULES: dict[str, type[Schedule]] = {
-    "constant": Constant,
-    "linear": LinearWarmup,
-    "sigmoid": SigmoidAnneal,
-    "cyclical": Cyclical,
-}
-
-
-def get_schedule(name: str, **kwargs: Any) -> Schedule:
-    """Build a schedule by name: ``"constant"``, ``"linear"``, ``"sigmoid"`` or ``"cyclical"``.
-
-    ``kwargs`` go to the class, e.g. ``get_schedule("cyclical", total_steps=1000, n_cycles=4)``.
-    """
-    try:
-        cls = SCHEDULES[name]
-    except KeyError:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SCHEDULES)}") from None
-    signature = inspect.signature(cls)
-    try:
-        signature.bind(**kwargs)
-    except TypeError as err:
-        params = signature.parameters.values()
-        usage = ", ".join(p.name if p.default is p.empty else f"{p.name}={p.default!r}"
-                          for p in params)
-        raise TypeError(
-            f"get_schedule({name!r}): {err}; arguments are {cls.__name__}({usage})"
-        ) from None
-    return cls(**kwargs)
-
-
 class KLAnnealing(Callback):
     """Set a VAE's KL weight ``model.beta = schedule(t)`` during ``fit``.
 
+    ``schedule``: any w(t), e.g. ``lambda t: linear_warmup(t, warmup_steps=500)``.
     ``per="step"``: t is the batch index over the whole run (0, 1, 2, …), β changes at
     every batch.  ``per="epoch"``: t is the epoch index, β is set at the start of each
     epoch and held for all its batches.  Either way ``on_epoch_end`` records the mean
     β of the epoch's batches as ``record["beta"]``, so ``History`` keeps it next to the
     loss (the epoch's loss averages recon + β_t·KL over those batches).
-
-    Example: ``fit(vae, x, …, callbacks=[KLAnnealing(SigmoidAnneal(total_steps=2000))])``.
     """
 
-    def __init__(self, schedule: Schedule, per: str = "step") -> None:
+    def __init__(self, schedule: Callable[[int], float], per: str = "step") -> None:
         if per not in ("step", "epoch"):
             raise ValueError(f"per must be 'step' (every batch) or 'epoch', got {per!r}")
         if not callable(schedule):
             raise TypeError(f"schedule must be callable as schedule(t) -> weight, got {schedule!r}")
         self.schedule, self.per = schedule, per
-        self.epoch, self.used = 0, []
+        self.epoch = 0
+        self.used: list[float] = []  # the β of each batch of the epoch so far
 
     def on_train_begin(self, model: Any) -> None:
         """Check that the model has a KL weight; start counting epochs from 0."""

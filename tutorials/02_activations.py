@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from tinyae import BCE, Dense, ReLU, Sequential, Sigmoid, Tanh, dense_autoencoder, load_mnist
-from tinyae.diagnostics import inspect
+from tinyae.diagnostics import measure
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"
 try:
@@ -124,7 +124,7 @@ assert stacks["relu (he)"][0] > 0.1 * stacks["relu (he)"][-1]  # kept its size
 # ## 3. The autoencoder of question 1
 #
 # The network in question 1 is 784 → 100 → 50 → 100 → 784 with a sigmoid after every
-# layer. `tinyae.diagnostics.inspect` runs one forward and backward pass on a batch and
+# layer. `tinyae.diagnostics.measure` runs one forward and backward pass on a batch and
 # reports, per Dense layer k, `layerk/grad_norm = ‖dW‖`. Layers have different sizes, so
 # we compare the gradient *per weight*, `‖dW‖ / √(size of W)`.
 
@@ -136,7 +136,7 @@ x_batch = mnist.x_train[: 128 if QUICK else 512]
 def gradient_per_weight(hidden: str) -> np.ndarray:
     """RMS of dW for the 4 Dense layers of a fresh 784-100-50-100-784 autoencoder."""
     model = dense_autoencoder("784-100-50-100-784", hidden=hidden, output="sigmoid", seed=0)
-    measures = inspect(model, x_batch, loss=BCE())
+    measures = measure(model, x_batch, loss=BCE())
     sizes = [layer.W.size for layer in model.encoder.layers + model.decoder.layers
              if isinstance(layer, Dense)]
     return np.array([measures[f"layer{k}/grad_norm"] / np.sqrt(size)

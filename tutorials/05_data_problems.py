@@ -21,7 +21,7 @@ import numpy as np
 from tinyae import (BCE, MSE, SGD, Adam, Dense, Destandardize, Sequential, Standardize,
                     dense_autoencoder, fit, load_mnist)
 from tinyae import plot
-from tinyae.diagnostics import inspect, relative_error
+from tinyae.diagnostics import measure, relative_error
 from tinyae.scaling import StandardScaler
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"
@@ -66,15 +66,15 @@ except ValueError as error:
 # The inputs are a problem too. With values up to 255, the first layer's pre-activations
 # are 255× larger than the initialisation was designed for. A sigmoid layer then sits
 # almost entirely in its flat, saturated region (derivative ≈ 0), and ReLU outputs
-# explode. `inspect` measures it per layer:
+# explode. `measure` reports it per layer:
 
 # %%
 sigmoid_ae = dense_autoencoder("784-100-50-100-784", hidden="sigmoid", output="sigmoid", seed=0)
 for name, batch in (("x / 255", x01[:256]), ("raw 0..255", x_float_raw[:256])):
-    measures = inspect(sigmoid_ae, batch)
+    measures = measure(sigmoid_ae, batch)
     print(f"{name:11s} first sigmoid layer saturated: {measures['layer1/saturated']:.0%}")
-saturated_raw = inspect(sigmoid_ae, x_float_raw[:256])["layer1/saturated"]
-saturated_scaled = inspect(sigmoid_ae, x01[:256])["layer1/saturated"]
+saturated_raw = measure(sigmoid_ae, x_float_raw[:256])["layer1/saturated"]
+saturated_scaled = measure(sigmoid_ae, x01[:256])["layer1/saturated"]
 assert saturated_raw > 0.5 > saturated_scaled
 
 # %% [markdown]

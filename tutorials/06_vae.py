@@ -24,7 +24,7 @@ from tinyae import plot
 from tinyae.diagnostics import effective_beta
 from tinyae.gradcheck import numerical_gradient
 from tinyae.models.vae import beta_from_norm, beta_norm, dense_vae, kl_divergence, kl_gradient
-from tinyae.schedules import Cyclical, KLAnnealing, LinearWarmup, SigmoidAnneal
+from tinyae.schedules import KLAnnealing, cyclical, linear_warmup, sigmoid_anneal
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"
 try:
@@ -213,15 +213,15 @@ assert kl[0] > kl[-1] and recon[0] < recon[-1]
 # %%
 steps_per_epoch = int(np.ceil(len(x_train) / 100))
 total = EPOCHS * steps_per_epoch
-schedules = {"linear warm-up": LinearWarmup(warmup_steps=total // 2),
-             "sigmoid (Bowman)": SigmoidAnneal(total_steps=total),
-             "cyclical (Fu)": Cyclical(total_steps=total, n_cycles=4)}
+schedules = {"linear warm-up": lambda t: linear_warmup(t, warmup_steps=total // 2),
+             "sigmoid (Bowman)": lambda t: sigmoid_anneal(t, total_steps=total),
+             "cyclical (Fu)": lambda t: cyclical(t, total_steps=total, n_cycles=4)}
 plot.schedules(schedules, total_steps=total, path=FIGURES / "schedules.png")
 
 annealed = dense_vae("784-256-2", seed=0)
 annealed_history = fit(annealed, x_train, loss=BCE(reduction="batchmean"), optimizer=Adam(1e-3),
                        epochs=EPOCHS, batch_size=100, seed=0, verbose=False,
-                       callbacks=[KLAnnealing(SigmoidAnneal(total_steps=total))])
+                       callbacks=[KLAnnealing(lambda t: sigmoid_anneal(t, total_steps=total))])
 print("mean beta per epoch:", np.round(annealed_history["beta"], 3))
 assert annealed_history["beta"][0] < 0.5 < annealed_history["beta"][-1]
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyae.registry import lookup
+
 from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
 
 # The four standard files, by the name of the array they become.
@@ -189,7 +191,7 @@ def _fetch(url: str, timeout: float, verbose: bool) -> bytes:
 
     ``timeout`` bounds each network operation (connect, each read), not the whole download.
     """
-    import urllib.request  # networking imports cost ~25 ms; only pay them when downloading
+    import urllib.request  # here, not at the top: only a download pays for its import time
 
     request = urllib.request.Request(url, headers={"User-Agent": "tinyae"})
     chunks, done = [], 0
@@ -324,11 +326,6 @@ def _images(x: np.ndarray, dtype: str, binarize: bool) -> np.ndarray:
     return x
 
 
-def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
-
-
 def load_mnist(
     name: str = "auto",
     data_dir: str | os.PathLike | None = None,
@@ -362,10 +359,10 @@ def load_mnist(
     -------
     :class:`MNIST` with x_train, y_train, x_test, y_test, name and source.
     """
-    _check_choice("name", name, NAMES)
+    name = lookup(NAMES, name, "name")
     with contextlib.suppress(TypeError):
         dtype = np.dtype(dtype).name  # also accept np.float32, np.dtype("uint8"), ...
-    _check_choice("dtype", dtype, DTYPES)
+    dtype = lookup(DTYPES, dtype, "dtype")
     arrays = None
     if name != "mnist-mini":
         if isinstance(mirrors, str):  # one URL, not a sequence of one-letter "mirrors"

@@ -5,7 +5,7 @@
 * ``Monitor(x_probe, loss)`` is a ``fit`` callback that records per-layer health
   (saturation, dead ReLUs, norms, update ratios), output collapse, relative error and a
   VAE's active units every epoch, and warns once when a problem appears;
-* ``inspect(model, x, …)`` takes the same measurements on one batch, after the fact.
+* ``measure(model, x, …)`` takes the same measurements on one batch, after the fact.
 """
 
 from tinyae.diagnostics.doctor import doctor, effective_beta
@@ -13,8 +13,8 @@ from tinyae.diagnostics.findings import Finding, format_findings
 from tinyae.diagnostics.measures import (
     active_units,
     collapse_ratio,
-    inspect,
     kl_per_dimension,
+    measure,
     relative_error,
     snapshot_weights,
 )
@@ -29,9 +29,9 @@ __all__ = [
     "doctor",
     "effective_beta",
     "format_findings",
-    "inspect",
     "is_monitor_key",
     "kl_per_dimension",
+    "measure",
     "monitor_series",
     "relative_error",
     "snapshot_weights",

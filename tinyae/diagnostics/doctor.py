@@ -7,7 +7,7 @@
 
 Some checks read the configuration (which output layer, which loss, what range the data
 has); others measure the model once on up to ``DOCTOR_SAMPLES`` samples with
-``inspect`` (saturated or dead layers, vanishing gradients, a collapsed output).  Each
+``measure`` (saturated or dead layers, vanishing gradients, a collapsed output).  Each
 finding has a stable code:
 
 ======================= ======== ============================================================ ========
@@ -46,7 +46,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinyae.diagnostics.findings import Finding, by_severity
-from tinyae.diagnostics.measures import inspect, is_vae, model_layers
+from tinyae.diagnostics.measures import is_vae, measure, model_layers
 from tinyae.diagnostics.monitors import VANISHING_GRADIENTS, check_measures
 from tinyae.layers import Dense, Identity, Layer, ReLU, ShapeError, Sigmoid, Softmax, Tanh
 from tinyae.losses import BCE, BCEWithLogits, Loss, binary_entropy
@@ -276,13 +276,13 @@ CHECKS: tuple[Callable[[Case], Finding | None], ...] = (
 
 
 def _measure(case: Case) -> dict[str, float]:
-    """``inspect`` with the loss, or without it (no gradients) if the loss refuses this data."""
+    """``measure`` with the loss, or without it (no gradients) if the loss refuses this data."""
     try:
-        return inspect(case.model, case.x, case.y, case.loss)
+        return measure(case.model, case.x, case.y, case.loss)
     except ShapeError:
         raise
     except ValueError:  # e.g. BCE refusing targets outside [0, 1]: already reported above
-        return inspect(case.model, case.x, case.y)
+        return measure(case.model, case.x, case.y)
 
 
 def _measured(case: Case) -> list[Finding]:

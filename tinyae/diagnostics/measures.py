@@ -2,7 +2,7 @@
 
 "Layer k" is the k-th ``Dense`` of the model (counting from 1, through the encoder and
 then the decoder) together with the activation right after it: the layers 1 to 4 of a
-784-100-50-100-784 autoencoder.  ``inspect`` returns one flat dict whose keys are:
+784-100-50-100-784 autoencoder.  ``measure`` returns one flat dict whose keys are:
 
 ====================== ====================================================== =========================
 key                    measure on a batch x (N, D), target y, prediction p    how to read it
@@ -174,7 +174,7 @@ def preserved_random_state(model: Any) -> Iterator[None]:
             rng.bit_generator.state = state
 
 
-def inspect(model: Any, x: np.ndarray, y: np.ndarray | None = None, loss: Loss | None = None, *,
+def measure(model: Any, x: np.ndarray, y: np.ndarray | None = None, loss: Loss | None = None, *,
             y_mean: np.ndarray | None = None,
             previous_weights: list[np.ndarray] | None = None) -> dict[str, float]:
     """Every measurement of the table above for one batch ``x`` (N, D), as a flat dict.

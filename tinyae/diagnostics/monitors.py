@@ -1,7 +1,7 @@
 """``Monitor``: watch a network's health during ``fit``, and warn when something goes wrong.
 
 At the end of every epoch the monitor runs one forward and backward pass on a fixed
-probe batch (see ``measures.inspect`` for what is measured), adds the numbers to the
+probe batch (see ``measures.measure`` for what is measured), adds the numbers to the
 epoch's record — so they land in the ``History`` next to the loss — and checks them
 against the thresholds below.  The first time a problem appears it prints one warning;
 it does not repeat it every epoch.
@@ -31,7 +31,7 @@ import numpy as np
 from tinyae.diagnostics.findings import Finding
 from tinyae.diagnostics.measures import (
     SATURATION_MARGIN,
-    inspect,
+    measure,
     numbered_layers,
     snapshot_weights,
 )
@@ -56,7 +56,7 @@ GLOBAL_MEASURES = ("collapse_ratio", "relative_error", "active_units")
 
 
 def check_measures(model: Any, measures: Mapping[str, float]) -> list[Finding]:
-    """The problems that the measurements of ``inspect(model, …)`` show, as warnings."""
+    """The problems that the measurements of ``measure(model, …)`` show, as warnings."""
     n_layers = len(numbered_layers(model))
     checks = (_collapse(measures), _dead(measures, n_layers), _saturated(model, measures, n_layers),
               _vanishing(model, measures), _kl_collapse(model, measures))
@@ -188,7 +188,7 @@ class Monitor(Callback):
 
     def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
         """Measure the probe, extend ``record`` and warn about new problems."""
-        measures = inspect(model, self.x_probe, self.y_probe, self.loss, y_mean=self.y_mean,
+        measures = measure(model, self.x_probe, self.y_probe, self.loss, y_mean=self.y_mean,
                            previous_weights=self._before)
         record.update(measures)
         seen = {finding.code for _, finding in self.findings}

@@ -25,6 +25,7 @@ from typing import Callable
 
 from tinyae.experiments import bce_curves, beta_sweep, blob, identity, softmax_raw
 from tinyae.experiments.common import ExperimentResult
+from tinyae.registry import lookup
 
 EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
     "blob": blob.run,
@@ -46,9 +47,8 @@ def run_experiment(name: str, *, full: bool = False, data_dir: str | None = None
     seed : seeds every weight initialisation and shuffle;
     verbose : print the tables and explanations.
     """
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
-    return EXPERIMENTS[name](full=full, data_dir=data_dir, out=out, quick=quick, seed=seed, verbose=verbose)
+    run = lookup(EXPERIMENTS, name, "experiment")
+    return run(full=full, data_dir=data_dir, out=out, quick=quick, seed=seed, verbose=verbose)
 
 
 __all__ = ["EXPERIMENTS", "ExperimentResult", "run_experiment"]

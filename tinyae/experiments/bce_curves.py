@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from tinyae import plot
-from tinyae.experiments.common import ExperimentResult, figure_path, format_table, load_images, say
+from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE, binary_entropy
+from tinyae.text import format_table
 
 TARGETS = (0.1, 0.3, 0.5, 0.8, 0.9)
 Y = 0.8  # the target of question 1's figure

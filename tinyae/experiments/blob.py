@@ -14,18 +14,18 @@ the mean image is the best *constant* prediction, and its test loss (BCE ≈ 0.2
 
 Why plain SGD sits there: at initialisation each sigmoid layer multiplies the gradient
 on its way back by σ′ ≤ 1/4, so layer 1 gets ~100× less gradient per weight than the
-output layer (``inspect`` measures it).  The output layer's bias alone can reach the
+output layer (``measure`` reports it).  The output layer's bias alone can reach the
 mean image, so it does, quickly; the hidden layers, which would have to tell the digits
 apart, barely move.  Adam divides each weight's step by its own gradient size; ReLU
 passes gradients back undiminished where it is active.
 
 What the runs show (full MNIST, 10 epochs of batch 128): all-sigmoid with plain SGD
 (lr 0.1 or 1.0, BCE or MSE) or with momentum ends on the mean image; Adam reaches it in
-the first epoch and leaves it (test MSE ≈ 0.023 after 10); ReLU with SGD 0.1 reaches it
-and is still near it after 10 epochs; ReLU with Adam never gets there.  Two claims of
-the question's thread are *not* what we measure: at initialisation no sigmoid is
-saturated (the gradient shrinks through σ′ ≤ 1/4, not through units stuck at 0 or 1),
-and ‖W1‖ does not drift to 0 — under plain SGD layer 1 barely moves at all.
+the first epoch and leaves it; ReLU with SGD 0.1 reaches it and is still near it after
+10 epochs; ReLU with Adam never gets there.  Two claims of the question's thread are
+*not* what we measure: at initialisation no sigmoid is saturated (the gradient shrinks
+through σ′ ≤ 1/4, not through units stuck at 0 or 1), and ‖W1‖ does not drift to 0 —
+under plain SGD layer 1 barely moves at all.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 
 from tinyae import plot
-from tinyae.diagnostics import collapse_ratio, inspect
+from tinyae.diagnostics import collapse_ratio, measure
 from tinyae.diagnostics.monitors import gradient_per_weight
-from tinyae.experiments.common import ExperimentResult, figure_path, format_table, load_images, say
+from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE, MSE, get_loss
 from tinyae.models import dense_autoencoder
 from tinyae.optim import SGD, Adam, Optimizer
+from tinyae.text import format_table
 from tinyae.train import EpochHook, fit
 
 SPEC = "784-100-50-100-784"
@@ -106,7 +107,7 @@ def mean_image_losses(x_train: np.ndarray, x_test: np.ndarray) -> dict[str, floa
 
 def init_measures(model: Any, config: Config, x_probe: np.ndarray) -> dict[str, float]:
     """Per-layer saturation and gradient RMS per weight at initialisation, and their ratio."""
-    measures = inspect(model, x_probe, loss=get_loss(config.loss))
+    measures = measure(model, x_probe, loss=get_loss(config.loss))
     rms = gradient_per_weight(model, measures)
     # a sigmoid layer's problem is saturation, a ReLU layer's is dying: one column each layer
     row = {f"sat/dead{k}": measures.get(f"layer{k}/saturated", measures.get(f"layer{k}/dead"))
@@ -125,7 +126,7 @@ def train(config: Config, data: dict[str, np.ndarray], epochs: int, batch_size: 
     at_init["W1_norm"] = float(np.linalg.norm(model.encoder.layers[0].W))
     curves: dict[str, list[float]] = {"d_mean": [], "bce": [], "mse": [], "collapse": []}
 
-    def measure(model: Any, epoch: int, record: dict[str, float]) -> None:
+    def track_test_set(model: Any, epoch: int, record: dict[str, float]) -> None:
         p = model.predict(x_test)
         curves["d_mean"].append(float(np.mean(np.square(p - x_mean))))
         curves["bce"].append(BCE().forward(p, x_test))
@@ -133,7 +134,7 @@ def train(config: Config, data: dict[str, np.ndarray], epochs: int, batch_size: 
         curves["collapse"].append(collapse_ratio(p, x_test, x_mean))
 
     fit(model, x_train, loss=get_loss(config.loss), optimizer=config.make_optimizer(), epochs=epochs,
-        batch_size=batch_size, callbacks=[EpochHook(measure)], seed=seed, verbose=False)
+        batch_size=batch_size, callbacks=[EpochHook(track_test_set)], seed=seed, verbose=False)
     say(verbose, f"  {config.label:34s} d_mean per epoch: "
                  + " ".join(f"{d:.4f}" for d in curves["d_mean"]))
     return model, curves, at_init

@@ -31,12 +31,13 @@ import numpy as np
 
 from tinyae import plot
 from tinyae.diagnostics import relative_error
-from tinyae.experiments.common import ExperimentResult, figure_path, format_table, say
+from tinyae.experiments.common import ExperimentResult, figure_path, say
 from tinyae.layers import Dense, Destandardize, Layer, Standardize
 from tinyae.losses import MSE
 from tinyae.model import Sequential
 from tinyae.optim import SGD, Adam, Optimizer
 from tinyae.scaling import StandardScaler
+from tinyae.text import format_table
 from tinyae.train import EpochHook, fit
 
 MEAN, STD = 1.1090579, 0.0012380764  # the question's data

@@ -23,10 +23,11 @@ import numpy as np
 
 from tinyae import plot
 from tinyae.diagnostics import doctor
-from tinyae.experiments.common import ExperimentResult, figure_path, format_table, load_images, say
+from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE, MSE
 from tinyae.models import dense_autoencoder
 from tinyae.optim import Adam
+from tinyae.text import format_table
 from tinyae.train import fit
 
 SPEC = "784-128-64-28-64-128-784"

@@ -66,12 +66,12 @@ from tinyae.layers import Dense, Identity, Layer, ShapeError, activation
 from tinyae.losses import REDUCTIONS
 from tinyae.model import Sequential
 from tinyae.models.autoencoder import Autoencoder, bind_halves, parse_spec
+from tinyae.registry import lookup
 
 
 def _kl_scale(shape: tuple[int, int], reduction: str) -> float:
     """The factor turning Σ_n Σ_j into ``reduction``: 1, 1/N or 1/(N·J)."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown KL reduction {reduction!r}; choose one of {REDUCTIONS}")
+    reduction = lookup(REDUCTIONS, reduction, "KL reduction")
     n_samples, n_latent = shape
     return {"sum": 1.0, "batchmean": 1.0 / n_samples, "mean": 1.0 / (n_samples * n_latent)}[reduction]
 

@@ -62,12 +62,13 @@ def schedules(schedules: Mapping[str, Callable], total_steps: int,
               path: SavePath = None) -> Figure:
     """One line per named KL-weight schedule w(t) over the steps t = 0..total_steps.
 
-    schedules: {"sigmoid": SigmoidAnneal(1000), ...}; each value maps a step to a
-    weight, called on the whole ``np.arange`` at once when it supports arrays.
+    schedules: {"sigmoid": lambda t: sigmoid_anneal(t, 1000), ...}; each value maps a step
+    to a weight, called on the whole ``np.arange`` at once when it supports arrays.
     """
     _check_count("total_steps", total_steps)
     if not schedules:
-        raise ValueError("schedules is empty; pass e.g. {'linear': LinearWarmup(100)}")
+        raise ValueError("schedules is empty; pass e.g. "
+                         "{'linear': lambda t: linear_warmup(t, 100)}")
     t = np.arange(total_steps + 1)
     fig, ax = _pyplot().subplots(figsize=(6, 4))
     for name, schedule in schedules.items():
