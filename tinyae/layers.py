@@ -10,6 +10,10 @@ including the gradient checker):
   It never modifies ``dout``.
 * ``param_names`` lists the parameters; the gradient of parameter ``W`` is ``dW``.
 
+Inside a model, ``W`` and ``dW`` are views into the model's flat vectors (see
+``tinyae.model``).  A ``Layer`` keeps them views: ``layer.W = value`` writes the value
+into the view (``W[...] = value``) instead of rebinding the name.
+
 Shapes: a batch is a 2-D array ``x`` of shape ``(N, D)``, one row per sample.
 """
 
@@ -28,9 +32,39 @@ class ShapeError(ValueError):
 
 
 class Layer:
-    """Base class: a layer without parameters whose output has the input's width."""
+    """Base class: a layer without parameters whose output has the input's width.
+
+    Once a model has bound the layer (``bind_parameters`` in ``tinyae.model``),
+    ``_views`` maps each parameter and gradient name (``"W"``, ``"dW"``, …) to its view
+    into the model's flat vectors, and assigning one of those names writes into the
+    view: ``layer.W = layer.W - lr * layer.dW`` updates θ, exactly like ``layer.W -= …``.
+    Every other attribute (the caches ``self.x``, ``self.p``, …) is a plain attribute.
+    """
 
     param_names: tuple[str, ...] = ()
+    _views: dict[str, np.ndarray] | None = None  # None until a model binds the layer
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``self.name = value``; for a bound parameter or gradient, ``view[...] = value``.
+
+        ``W -= …`` lands here too, with the view itself as the value: nothing to copy.
+        A value of another shape is refused, not broadcast: it usually means a transpose
+        or a reshape went wrong, and filling has its own spelling, ``W[...] = 0``.
+        """
+        views = self._views
+        if views is None or name not in views:  # the hot path: caches set every batch
+            super().__setattr__(name, value)
+            return
+        view = views[name]
+        if np.shape(value) != view.shape:
+            raise ShapeError(
+                f"{self!r}.{name} has shape {view.shape} (a view into the model's flat "
+                f"vector), so it cannot take a value of shape {np.shape(value)}; assign an "
+                f"array of exactly shape {view.shape} (a transpose or reshape missing?), "
+                f"or fill it: {name}[...] = value"
+            )
+        if value is not view:
+            view[...] = value
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the output for a batch ``x`` and cache what ``backward`` needs."""
@@ -81,9 +115,16 @@ class Dense(Layer):
     * ``dx = dout @ Wᵀ``      (N, n_in)
 
     ``init`` names the initialiser of ``W`` (see ``tinyae.init``); ``b`` starts at 0.
-    ``rng`` (a Generator or an int seed) draws the initial weights.  Set
-    ``compute_dx = False`` on a network's first layer: the data needs no gradient,
+    Set ``compute_dx = False`` on a network's first layer: the data needs no gradient,
     and skipping ``dx`` saves one of the layer's three matrix products.
+
+    ``rng`` (a Generator or an int seed) draws the initial weights.  Which wins, the
+    layer's ``rng`` or the model's ``seed``?
+
+    * ``rng`` given (``explicit_rng`` is True): a ``Sequential`` keeps these weights,
+      unless it is given a ``seed`` of its own — then the seed wins and redraws them.
+    * ``rng=None`` (the default: not chosen): the standalone layer draws from
+      ``np.random.default_rng(0)``, and a ``Sequential`` redraws it from its own stream.
     """
 
     param_names = ("W", "b")
@@ -93,19 +134,24 @@ class Dense(Layer):
         n_in: int,
         n_out: int,
         init: str = "glorot",
-        rng: np.random.Generator | int = 0,
+        rng: np.random.Generator | int | None = None,
     ) -> None:
         if int(n_in) < 1 or int(n_out) < 1:
             raise ValueError(f"Dense needs n_in ≥ 1 and n_out ≥ 1, got ({n_in}, {n_out})")
         self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
         self.initializer = get_initializer(init)
         self.compute_dx = True
-        self.reset_parameters(np.random.default_rng(rng))
+        self.explicit_rng = rng is not None
+        self.reset_parameters(np.random.default_rng(0 if rng is None else rng))
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
 
     def reset_parameters(self, rng: np.random.Generator) -> None:
-        """Draw ``W`` with the layer's initialiser and set ``b`` to 0."""
+        """Draw ``W`` with the layer's initialiser and set ``b`` to 0.
+
+        In a model the assignments write into the views (``Layer.__setattr__``), so θ
+        gets the new values and the layer stays bound.
+        """
         self.W = self.initializer((self.n_in, self.n_out), rng)
         self.b = np.zeros(self.n_out)
 
@@ -149,7 +195,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     """
     e = np.exp(-np.abs(x))
     # The numerator is 1 where x ≥ 0 and e where x < 0.  As e ≤ 1 that is max(e, [x ≥ 0]):
-    # no per-element branch, so ~10× faster than np.where when signs are mixed.
+    # no per-element branch, so it stays fast when the signs are mixed (np.where does not).
     numerator = np.maximum(e, x >= 0)
     e += 1.0
     numerator /= e
@@ -276,7 +322,8 @@ ACTIVATIONS: dict[str, type[Layer]] = {
 
 
 def activation(name: str) -> Layer:
-    """A new activation layer by name: ``"sigmoid"``, ``"relu"``, ``"tanh"``, ``"softmax"``, ``"identity"``."""
+    """A new activation layer by name: ``"sigmoid"``, ``"relu"``, ``"tanh"``, ``"softmax"``,
+    ``"identity"``."""
     return lookup(ACTIVATIONS, name, "activation")()
 
 

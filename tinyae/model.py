@@ -10,14 +10,28 @@ gradients in one flat vector ``grads`` of the same length.  Each layer's ``W``, 
 * an optimizer updates every parameter of the model at once with a few vectorised
   operations on θ, knowing nothing about layers.
 
-The one rule this imposes: update parameters and gradients *in place*
-(``W -= …``, ``dW += …``, ``grads.fill(0)``), never by rebinding (``W = …``), or the
-view is lost.
+The one rule this imposes: a layer's ``W`` must stay its view.  Updating in place
+(``W -= …``, ``W[...] = …``, ``dW += …``, ``grads.fill(0)``) keeps it.  Assigning
+(``layer.W = layer.W - lr * layer.dW``) would rebind the name to a new array: the
+optimizer would move θ while the layer kept its own numbers, silently.  So tinyae makes
+an assignment either safe or loud:
+
+* a ``tinyae.Layer`` writes the assigned value into its view (``Layer.__setattr__``),
+  so ``W = W - lr * dW`` and ``W -= lr * dW`` do the same; a value of the wrong shape
+  raises ``ShapeError``;
+* for a layer object of any other class, ``forward`` and ``predict`` check that each
+  parameter and gradient still *is* its view, and raise ``DetachedParameterError``
+  (which layer, which name, how to fix it) the next time the model runs.
+
+``bind_parameters`` records each layer's views on the layer itself (``layer._views``),
+so composite models that bind the layers of their parts into one vector
+(``Autoencoder``, ``VAE``) are covered in the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,24 +49,71 @@ def float_dtype(dtype: Any) -> np.dtype:
     return dtype
 
 
+class DetachedParameterError(RuntimeError):
+    """A layer's parameter or gradient is no longer its view into the model's vectors."""
+
+
 def bind_parameters(layers: Iterable[Layer], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Move the parameters of ``layers`` into one flat vector and return ``(params, grads)``.
 
     Each layer's parameter ``W`` (and gradient ``dW``) becomes a reshaped view of a
-    slice of ``params`` (``grads``); its current values are copied in.  Gradients start at 0.
+    slice of ``params`` (``grads``); its current values are copied in.  Gradients start
+    at 0.  The views are recorded on the layer, ``layer._views = {"W": …, "dW": …}``:
+    ``Layer.__setattr__`` writes into them and ``check_views`` compares against them.
+    Binding layers again (a composite model joining its parts) replaces their views.
     """
-    entries = [(layer, name, getattr(layer, name)) for layer in layers for name in layer.param_names]
-    total = sum(value.size for _, _, value in entries)
+    layers = list(layers)
+    total = sum(np.size(getattr(layer, name)) for layer in layers for name in layer.param_names)
     params, grads = np.empty(total, dtype), np.zeros(total, dtype)
     start = 0
-    for layer, name, value in entries:
-        stop = start + value.size
-        view = params[start:stop].reshape(value.shape)
-        view[...] = value
-        setattr(layer, name, view)
-        setattr(layer, "d" + name, grads[start:stop].reshape(value.shape))
-        start = stop
+    for layer in layers:
+        views = {}
+        for name in layer.param_names:
+            value = np.asarray(getattr(layer, name))
+            stop = start + value.size
+            views[name] = params[start:stop].reshape(value.shape)
+            views[name][...] = value
+            views["d" + name] = grads[start:stop].reshape(value.shape)
+            start = stop
+        if views:
+            _bind(layer, views)
     return params, grads
+
+
+def _bind(layer: Any, views: dict[str, np.ndarray]) -> None:
+    """Point the layer's attributes at ``views`` and record them as ``layer._views``.
+
+    ``object.__setattr__`` on purpose: ``Layer.__setattr__`` would copy the new view's
+    values into the old view instead of rebinding the name.
+    """
+    for name, view in views.items():
+        object.__setattr__(layer, name, view)
+    object.__setattr__(layer, "_views", views)
+
+
+def check_views(layers: Sequence[Any]) -> None:
+    """Raise ``DetachedParameterError`` if a bound parameter or gradient is not its view.
+
+    One identity test (``is``) per parameter and gradient: cheap enough for every batch.
+    A ``tinyae.Layer`` always passes (its assignments write into the view); this catches
+    ``self.W = …`` in a layer class of one's own that does not subclass it.
+    """
+    for i, layer in enumerate(layers):
+        for name, view in (getattr(layer, "_views", None) or {}).items():
+            if getattr(layer, name, None) is not view:
+                raise DetachedParameterError(_detached_message(i, layer, name))
+
+
+def _detached_message(index: int, layer: Any, name: str) -> str:
+    """What went wrong with ``layer.<name>`` and how to fix it, in words."""
+    vector = "model.params (θ)" if name in layer.param_names else "model.grads"
+    return (
+        f"layer {index} ({type(layer).__name__}): {name} is no longer a view into {vector}. "
+        f"An assignment `self.{name} = …` rebinds the name to a new array, so the optimizer "
+        f"and the layer now hold different numbers; `self.{name} -= …`, `self.{name} += …` "
+        f"or `self.{name}[...] = …` update it in place. Fix the update (or subclass "
+        f"tinyae.Layer, whose assignments write into the view), then rebuild the model."
+    )
 
 
 def check_batch(x: Any, n_in: int | None, dtype: np.dtype) -> np.ndarray:
@@ -90,8 +151,12 @@ class Sequential:
     Parameters
     ----------
     layers : the layers in order, e.g. ``[Dense(784, 100), ReLU(), Dense(100, 784), Sigmoid()]``.
-    seed : every layer's parameters are (re)drawn from ``np.random.default_rng(seed)``,
-        in order, so the same seed gives the same weights.
+    seed : None (default), an int or a Generator.  Which wins, the model's ``seed`` or
+        a layer's own ``rng`` (``Dense(…, rng=7)``)?  With ``seed=None``, layers built
+        with an explicit ``rng`` keep their weights, and every other layer is drawn from
+        ``np.random.default_rng(0)``, in order.  Given a seed, the seed wins: every layer
+        is redrawn from ``np.random.default_rng(seed)``, in order.  Either way the same
+        layers and seed give the same weights.
     dtype : float32 (default; fast) or float64 (for gradient checks).
     input_grad : if False, the first ``Dense`` skips computing ∂L/∂x (the data needs no
         gradient), which saves one matrix product per batch; ``backward`` then returns None.
@@ -102,7 +167,7 @@ class Sequential:
     def __init__(
         self,
         layers: Sequence[Layer],
-        seed: int | np.random.Generator = 0,
+        seed: int | np.random.Generator | None = None,
         dtype: Any = np.float32,
         input_grad: bool = True,
     ) -> None:
@@ -110,9 +175,13 @@ class Sequential:
         self.dtype = float_dtype(dtype)
         self.seed = seed
         self.widths = _widths(self.layers)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(0 if seed is None else seed)
         for layer in self.layers:
-            layer.reset_parameters(rng)
+            # A layer belongs to the last model built from it: redraw into fresh arrays,
+            # not into the views of an earlier model's θ.
+            vars(layer).pop("_views", None)
+            if seed is not None or not getattr(layer, "explicit_rng", False):
+                layer.reset_parameters(rng)
         self.params, self.grads = bind_parameters(self.layers, self.dtype)
         self.input_grad = input_grad
         if isinstance(self.layers[0], Dense):
@@ -129,13 +198,15 @@ class Sequential:
         return self.widths[-1]
 
     def forward(self, x: np.ndarray, check: bool = True) -> np.ndarray:
-        """Run the batch through every layer, caching for ``backward``.  ``(N, n_in) → (N, n_out)``.
+        """Run the batch through the layers, caching for ``backward``: ``(N, n_in) → (N, n_out)``.
 
         ``check=False`` skips the input checks of ``check_batch``: a composite model
         passes it for a part whose input is another part's output, not data — NaN
-        there means diverging weights (``fit`` reports that), not bad samples.
+        there means diverging weights (``fit`` reports that), not bad samples.  The
+        parameters are always checked to still be views (``check_views``).
         """
         out = check_batch(x, self.n_in, self.dtype) if check else x
+        check_views(self.layers)
         for layer in self.layers:
             out = layer.forward(out)
         return out
@@ -153,6 +224,7 @@ class Sequential:
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The output for ``x`` without caching anything, in chunks of ``batch_size`` rows."""
         x = np.asarray(x)
+        check_views(self.layers)
         chunks = []
         for start in range(0, max(len(x), 1), batch_size):
             out = check_batch(x[start : start + batch_size], self.n_in, self.dtype)

@@ -10,6 +10,7 @@
 # In this tutorial you compute a dense layer's output and its three gradients by hand,
 # compare them with `tinyae.Dense`, check them against finite differences with
 # `tinyae.check_layer`, and then write a layer of your own and check it the same way.
+# Last, you see where a model keeps the weights: one vector θ, with each `W` a view into it.
 #
 # Run it as a script (`python tutorials/01_dense_and_backprop.py`) or cell by cell in
 # Jupyter / VS Code. Figures go to `tutorials/figures/01_dense_and_backprop/` (or to
@@ -23,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinyae
-from tinyae import Dense, MSE, Sequential, Sigmoid, check_layer, check_model
+from tinyae import MSE, Dense, Sequential, Sigmoid, check_layer, check_model
 from tinyae.gradcheck import centred_difference
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"  # the tests set it: fewer, smaller steps
@@ -191,8 +192,9 @@ assert errors[0] > 100 * errors.min() and errors[-1] > 100 * errors.min()  # the
 # %% [markdown]
 # ## 6. Write your own layer
 #
-# Any object with `forward`, `backward` and `param_names` works with the checker and
-# inside a `Sequential`. Here is a layer that multiplies every feature by a learned
+# Any object with `forward`, `backward` and `param_names` works with the checker; subclass
+# `tinyae.Layer` and it works inside a `Sequential` too (the base class supplies the rest
+# of the contract). Here is such a layer; it multiplies every feature by a learned
 # factor `a` of shape `(D,)`: `out = x · a` (elementwise, broadcast over the batch).
 #
 # Backward: `out[n, d] = x[n, d] · a[d]`, so `da[d] = Σ_n dout[n, d] · x[n, d]` and
@@ -240,12 +242,78 @@ print(model_report)
 assert model_report.passed
 
 # %% [markdown]
+# ## 7. Where `W` lives: one vector θ and views into it
+#
+# Inside a model the layers do not own their parameters. The model keeps all of them in
+# one flat vector `model.params` (θ) and all the gradients in `model.grads`; each layer's
+# `W`, `b`, `dW`, `db` is a **view**: a reshaped window onto a slice of that vector,
+# sharing its memory. Write into `W` and θ changes, and the other way round. That is how
+# `optimizer.step(model.params, model.grads)` updates every layer at once without knowing
+# what a layer is.
+
+# %%
+def small_net() -> Sequential:
+    """The same small network every time (same seed)."""
+    return Sequential([Dense(4, 3), Sigmoid(), Dense(3, 4)], seed=0, dtype=np.float64)
+
+
+net = small_net()
+first = net.layers[0]
+print("W shares memory with θ:", np.shares_memory(first.W, net.params))
+print("θ[:12] is W row by row:", np.array_equal(net.params[:12], first.W.ravel()))
+assert np.shares_memory(first.W, net.params) and np.shares_memory(first.dW, net.grads)
+
+# %% [markdown]
+# So one step of gradient descent, `W ← W − lr · dW`, can be taken layer by layer or on θ
+# at once. Two copies of the same network compute their gradients on the same batch; one
+# takes the step by hand, `W -= lr * dW` for each layer, the other with `SGD`. They end
+# with exactly the same θ.
+
+# %%
+lr, mse = 0.1, MSE()
+by_hand, by_optimizer = small_net(), small_net()
+for net in (by_hand, by_optimizer):
+    net.zero_grad()
+    mse.forward(net.forward(xb), xb)
+    net.backward(mse.backward())
+
+for dense in (by_hand.layers[0], by_hand.layers[2]):  # the two Dense layers
+    dense.W -= lr * dense.dW  # in place: the view, and so θ, changes
+    dense.b -= lr * dense.db
+tinyae.SGD(lr).step(by_optimizer.params, by_optimizer.grads)  # all of θ in one operation
+print("max |θ by hand − θ by SGD| =", np.abs(by_hand.params - by_optimizer.params).max())
+assert np.array_equal(by_hand.params, by_optimizer.params)
+
+# %% [markdown]
+# And the way the update is usually first written, `W = W - lr * dW`? On a plain Python
+# object `=` *rebinds* the name to a new array: the layer would keep its new array while
+# the optimizer moved θ, and nothing would tell you. A `tinyae.Layer` therefore writes an
+# assigned value into its view (so `=` and `-=` do the same), and refuses a value of the
+# wrong shape with a `ShapeError`. A layer class of your own that does not subclass
+# `tinyae.Layer` gets a `DetachedParameterError` from the model at its next forward.
+
+# %%
+before = by_hand.params.copy()
+first = by_hand.layers[0]
+first.W = first.W - lr * first.dW  # an assignment: written into the view
+assert np.shares_memory(first.W, by_hand.params)
+assert not np.array_equal(by_hand.params, before)  # θ moved with it
+try:
+    first.W = first.W.T  # (3, 4) where (4, 3) belongs
+except tinyae.ShapeError as error:
+    print("ShapeError:", error)
+else:
+    raise AssertionError("a transposed W should be refused")
+
+# %% [markdown]
 # ## What you learned
 #
 # * `forward` caches, `backward` takes `dout` and returns `dx` while filling `dW`, `db`.
 # * `dW = xᵀ @ dout`, `db = Σ_n dout`, `dx = dout @ Wᵀ` — each the shape of its variable.
 # * A finite-difference check (`check_layer`, `check_model`) catches wrong gradients;
 #   run it on every layer you write, in float64.
+# * In a model, `W` and `dW` are views into θ and its gradient vector: a step on θ and
+#   `W -= lr * dW` for each layer are the same update.
 #
 # ## Exercises
 #
