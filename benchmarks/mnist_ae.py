@@ -21,7 +21,6 @@ import argparse
 import resource
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from blas_env import describe, describe_torch, restart_with
@@ -30,9 +29,6 @@ from torch_twin import to_torch
 import tinyae
 from tinyae.models import dense_autoencoder
 from tinyae.train import as_float_batch, evaluate
-
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
-
 
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
@@ -114,7 +110,8 @@ def tinyae_test_losses(model, x) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(SHARED_MNIST), help="folder with the four MNIST files")
+    parser.add_argument("--data-dir", help="folder with the four MNIST files (default: $TINYAE_DATA_DIR, "
+                                           "then the cache, else they are downloaded)")
     parser.add_argument("--arch", default="784-100-50-100-784")
     parser.add_argument("--hidden", default=None, help="hidden activation (default: sigmoid for speed, relu for --quality)")
     parser.add_argument("--epochs", type=int, default=None, help="default: 3 for speed, 10 for --quality")

@@ -1,5 +1,5 @@
 """Speed and quality of tinyae's VAE on MNIST, optionally beside the same VAE in PyTorch,
-and the reconstruction-vs-KL trade-off over a sweep of β (question 4 of shared/seeds.md).
+and the reconstruction-vs-KL trade-off over a sweep of β (question 4 of docs/questions.md).
 
     python benchmarks/vae.py                          # 784-400-20, 10 epochs: s/epoch, test −ELBO
     python benchmarks/vae.py --compare-torch          # the same run in PyTorch, side by side
@@ -36,9 +36,6 @@ import tinyae
 from tinyae import plot
 from tinyae.models.vae import beta_norm, dense_vae
 from tinyae.train import batches, evaluate, fit
-
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "mnist"
-
 
 class TorchVAE:
     """The same VAE in PyTorch, with tinyae's initial weights and its stream of ε."""
@@ -171,7 +168,8 @@ def beta_sweep(args: argparse.Namespace, data) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=str(SHARED_MNIST), help="folder with the four MNIST files")
+    parser.add_argument("--data-dir", help="folder with the four MNIST files (default: $TINYAE_DATA_DIR, "
+                                           "then the cache, else they are downloaded)")
     parser.add_argument("--spec", default="784-400-20", help="encoder half 'input-hidden…-latent'")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)

@@ -123,6 +123,9 @@ def test_help_names_the_main_flags_and_gives_examples(capsys):
     ["--epochs", "0"],
     ["--momentum", "0.9"],  # momentum with Adam
     ["--output", "identity"],  # BCE on outputs that can leave [0, 1]
+    ["--arch", "784-784"],  # refused by the package's own parser, not by argparse: still usage
+    ["--model", "vae", "--latent", "1000"],  # a latent wider than the image, refused by dense_vae
+    ["--data-dir", "no/such/folder"],  # a folder named on the command line that is not there
 ])
 def test_bad_flags_give_one_line_and_status_2(flags, capsys, tmp_path):
     out = tmp_path / "out"
@@ -146,6 +149,67 @@ def test_missing_full_mnist_says_how_to_get_it(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "tinyae: error: full MNIST not found" in err and "--data-dir" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [
+    ["doctor", "--model-file", "no-such-model.npz"],
+    ["doctor", "--data-dir", "no/such/folder"],
+    ["experiment", "blob", "--full", "--data-dir", "no/such/folder"],
+])
+def test_missing_files_named_on_the_command_line_are_usage_errors(args, capsys, tmp_path):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinyae: error: ") and err.count("\n") == 1 and "no" in err
+    assert "Traceback" not in err
+
+
+def test_an_unwritable_output_is_a_failed_run_not_a_usage_error(capsys, tmp_path):
+    (tmp_path / "a-file").write_text("")  # --out below a file: the system refuses mkdir
+    assert main([*QUICK, "--quiet", "--out", str(tmp_path / "a-file" / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tinyae: error: ") and err.count("\n") == 1 and "a-file" in err
+    assert "Traceback" not in err
+
+
+BUG_LINE = "this is a bug in tinyae"
+
+
+@pytest.mark.parametrize("args, target, error", [
+    # A ValueError deep inside training is not a bad flag: it must not exit 2 without a trace.
+    ([*QUICK, "--quiet", "--out", "{tmp}"], "tinyae.optim.Adam.step", ValueError),
+    (["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256"], "tinyae.cli.doctor.doctor",
+     TypeError),
+    (["experiment", "bce-curves", "--quick", "--out", "{tmp}"],
+     "tinyae.experiments.bce_curves.binary_entropy", ValueError),
+])
+def test_an_internal_bug_shows_its_traceback_and_asks_for_a_report(args, target, error, monkeypatch,
+                                                                    capsys, tmp_path):
+    def broken(*_, **__):
+        raise error("an invariant of tinyae broke")
+
+    monkeypatch.setattr(target, broken)
+    assert main([arg.format(tmp=tmp_path) for arg in args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert f"{error.__name__}: an invariant of tinyae broke" in err
+    last = err.splitlines()[-1]
+    assert last.startswith(f"tinyae: error: {BUG_LINE} {tinyae.__version__}")
+    assert "please report it with the command you ran" in last
+
+
+def test_usage_errors_and_failed_runs_are_not_called_bugs(capsys, tmp_path):
+    assert main(["train", "--momentum", "0.9", "--out", str(tmp_path)]) == 2
+    assert main(["train", "--dataset", "mnist", "--quiet", "--out", str(tmp_path)]) == 1
+    assert BUG_LINE not in capsys.readouterr().err
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys, tmp_path):
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tinyae.cli.train.fit", interrupted)
+    assert main([*QUICK, "--quiet", "--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "tinyae: error: interrupted\n"
 
 
 def test_python_dash_m_and_the_console_script_work(tmp_path):

@@ -54,7 +54,7 @@ def test_healthy_default_has_nothing_above_a_note(x):
     assert codes(findings) == {"bce-floor"}  # BCE on grey pixels cannot reach 0: worth knowing
 
 
-# --- the four questions of shared/seeds.md ----------------------------------------------------
+# --- the four questions of docs/questions.md -------------------------------------------------
 
 
 def test_seed1_all_sigmoid_bce_sgd_has_vanishing_gradients(x):

@@ -2,11 +2,12 @@
 
 Run from the repository root (same seed, same source -> byte-identical files)::
 
-    python -m tools.make_mnist_mini --source ../shared/mnist --out tinyae/datasets/data
+    python -m tools.make_mnist_mini --source DIR --out tinyae/datasets/data
 
 What it does
 ------------
-* loads full MNIST from ``--source`` (checksum-verified by ``load_mnist``);
+* loads full MNIST from ``--source``, a folder holding the four standard files (default:
+  where ``load_mnist`` looks, ``$TINYAE_DATA_DIR`` then the cache; checksum-verified);
 * per split, allocates the subset size over the ten digits in proportion to the full
   split's class frequencies (largest-remainder rounding, so the counts add up exactly);
   we keep the real class balance so results on mnist-mini resemble results on MNIST;
@@ -108,7 +109,8 @@ SHA-256 of the *decompressed* bytes (what `load_mnist` verifies, via `MINI_SHA25
 def main(argv: list[str] | None = None) -> None:
     """Cut the subset, write it and PROVENANCE.md, print the checksum dict."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--source", type=Path, default=REPO.parent / "shared" / "mnist")
+    parser.add_argument("--source", type=Path, help="folder with the four MNIST files "
+                                                   "(default: $TINYAE_DATA_DIR, then the cache)")
     parser.add_argument("--out", type=Path, default=REPO / "tinyae" / "datasets" / "data")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)

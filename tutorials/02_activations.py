@@ -8,7 +8,7 @@
 #
 # 1. the sigmoid's derivative is `σ′(x) = p (1 − p)` with `p = σ(x)`, never above 1/4;
 # 2. through a stack of sigmoid layers the gradient shrinks layer after layer;
-# 3. on the 784-100-50-100-784 MNIST autoencoder of question 1 (seeds.md), the first
+# 3. on the 784-100-50-100-784 MNIST autoencoder of question 1 (docs/questions.md), the first
 #    layer gets a tiny fraction of the gradient the last layer gets — one reason for the
 #    "blob" you will meet in tutorial 04.
 

@@ -8,7 +8,7 @@
 # * `BCE`: `ℓ = −y·log p − (1 − y)·log(1 − p)` for probabilities p in (0, 1);
 # * `BCEWithLogits`: the same, computed from the logit z with p = σ(z), gradient `σ(z) − y`.
 #
-# Questions 1 and 2 of seeds.md turn on two facts this tutorial derives and measures:
+# Questions 1 and 2 of docs/questions.md turn on two facts this tutorial derives and measures:
 # BCE is smallest exactly at `p = y` (also for grey targets), and its smallest value is
 # the binary entropy `H(y)`, which is **not 0** when 0 < y < 1.
 

@@ -9,7 +9,7 @@
 #
 # We train one on the MNIST subset bundled with tinyae (10,000 training and 2,000 test
 # images — no download), look at its reconstructions, and then reproduce question 1 of
-# seeds.md: the all-sigmoid network trained with SGD whose every reconstruction is the
+# docs/questions.md: the all-sigmoid network trained with SGD whose every reconstruction is the
 # same blurry **blob** — the mean image. We measure the blob, and fix it.
 
 # %%

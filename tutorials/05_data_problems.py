@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 05 — When the data is the problem
 #
-# Three of the four questions in seeds.md are not about the network at all, but about
+# Three of the four questions in docs/questions.md are not about the network at all, but about
 # what goes in and what is asked to come out:
 #
 # 1. **Raw pixels 0..255** (question 2): BCE needs targets in [0, 1]; large inputs

@@ -9,7 +9,7 @@
 #     x (N, K) ──encoder──▶ [mu | log_var] (N, 2J) ──sample──▶ z (N, J) ──decoder──▶ p (N, K)
 #     L = recon(p, x) + beta · KL
 #
-# This tutorial follows question 4 of seeds.md: how should `beta` weigh the KL against
+# This tutorial follows question 4 of docs/questions.md: how should `beta` weigh the KL against
 # the reconstruction? We cover the reparameterisation trick, the KL formula and its
 # gradient, reductions and `beta_norm`, a sweep over beta, and KL annealing.
 

@@ -12,7 +12,7 @@
 #   collapse to the mean image, a VAE's active units), stores the numbers in the history
 #   and warns the first time a problem appears.
 #
-# We run the doctor on the four configurations of seeds.md, then watch the blob of
+# We run the doctor on the four configurations of docs/questions.md, then watch the blob of
 # question 1 form with a Monitor.
 
 # %%

@@ -8,17 +8,21 @@ Layout, so that a new subcommand or model type is a small addition:
   ``options.add_common_flags`` (model, data and training groups);
 * model types are the entries of ``options.MODELS``: ``--model NAME`` calls ``MODELS[NAME](args)``.
 
-Exit status: 0 success; 2 a bad command line (a one-line ``error:`` on stderr);
-1 the run itself failed (the loss became NaN, data unavailable, a file not writable).
+Exit status (see ``errors.py``): 0 success; 2 a bad command line (a one-line ``error:``
+on stderr); 1 the run itself failed (the loss became NaN, data unavailable, a file not
+writable), or a bug in tinyae (its traceback, then a line asking for a report); 130
+interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from typing import NoReturn
 
 from tinyae.cli import doctor, experiment, train
+from tinyae.cli.errors import UsageError, bug_line
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
@@ -57,12 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 run failed, 2 bad usage).
+    """Run the command line; returns the exit status (0 ok, 1 run failed or bug, 2 bad usage).
 
-    Errors end as a ``tinyae: error: …`` line on stderr, without a traceback: a bad
-    value the package refused (ValueError, TypeError) exits 2; a loss that became NaN,
-    missing data (whose message goes on to say how to get it) or an unwritable file
-    exits 1.
+    Errors end as a ``tinyae: error: …`` line on stderr: a value or file the command
+    named that tinyae refuses (``UsageError``) exits 2; a loss that became NaN, missing
+    data (whose message goes on to say how to get it) or a file the system would not
+    write exits 1; Ctrl-C exits 130.  Anything else is a bug in tinyae: its traceback is
+    printed, then a line asking for a report, and the status is 1.
     """
     parser = build_parser()
     try:
@@ -74,14 +79,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.run(args)
-    except DataError as error:  # before ValueError, its base: the message's lines say how to fix
-        return _fail(f"{error}\nOn the command line: --data-dir FOLDER, or --dataset mnist-mini", 1)
-    except (ValueError, TypeError) as error:
+    except UsageError as error:
         return _fail(error, 2)
-    except (TrainingError, OSError) as error:
+    except DataError as error:  # the message's lines say how to get the data
+        return _fail(f"{error}\nOn the command line: --data-dir FOLDER, or --dataset mnist-mini", 1)
+    except (TrainingError, OSError) as error:  # OSError: the system refused to read or write
         return _fail(error, 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except Exception:  # noqa: BLE001 (on purpose: whatever is left is a bug in tinyae)
+        traceback.print_exc(file=sys.stderr)
+        return _fail(bug_line(), 1)
 
 
 def _fail(error: BaseException | str, status: int) -> int:

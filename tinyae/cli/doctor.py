@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tinyae.cli.errors import check_folder, user_values
 from tinyae.cli.options import MODELS, add_common_flags, check_fits_mnist, load_data, make_loss, make_optimizer
 from tinyae.diagnostics import doctor, format_findings
 from tinyae.io import load
@@ -41,13 +42,16 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the findings; 1 if any is an error."""
-    if args.model_file:
-        model, optimizer = load(args.model_file), None
-    else:
-        check_fits_mnist(args)
-        model, optimizer = MODELS[args.model](args), make_optimizer(args)
+    check_folder(args.data_dir, "--data-dir")
+    with user_values():  # the flags and --model-file become objects: a refusal is a usage error
+        if args.model_file:
+            model, optimizer = load(args.model_file), None
+        else:
+            check_fits_mnist(args)
+            model, optimizer = MODELS[args.model](args), make_optimizer(args)
+        loss = make_loss(args)
     data = load_data(args)
-    findings = doctor(model, make_loss(args), data.x_train[: args.limit or 512],
+    findings = doctor(model, loss, data.x_train[: args.limit or 512],
                       optimizer=optimizer, batch_size=args.batch_size)
     print(format_findings(findings) if findings else "no findings: this configuration looks healthy")
     return 1 if any(finding.severity == "error" for finding in findings) else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tinyae.cli.errors import check_folder
 from tinyae.cli.options import seed_int
 from tinyae.experiments import EXPERIMENTS, run_experiment
 
@@ -42,6 +43,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment, then list the figures it wrote."""
+    check_folder(args.data_dir, "--data-dir")
     result = run_experiment(args.name, full=args.full, data_dir=args.data_dir, out=args.out,
                             quick=args.quick, seed=args.seed)
     for path in result.figures:

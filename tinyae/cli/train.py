@@ -15,6 +15,7 @@ from tinyae.cli.options import (
     MODELS, add_common_flags, add_output_flags, arch_of, check_fits_mnist, load_data, make_kl_schedule,
     make_loss, make_metrics, make_optimizer, per_pixel,
 )
+from tinyae.cli.errors import check_folder, user_values
 from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
 from tinyae.io import save
@@ -105,20 +106,23 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, print the final test loss per pixel, and write model, history and figures."""
-    check_fits_mnist(args)
-    loss, optimizer = make_loss(args), make_optimizer(args)
+    check_folder(args.data_dir, "--data-dir")
+    with user_values():  # the flags become objects: a refused value is the command's mistake
+        check_fits_mnist(args)
+        loss, optimizer, model = make_loss(args), make_optimizer(args), MODELS[args.model](args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # before training: fail in a second, not after it
     data = load_data(args)
     x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
-    model, metrics = MODELS[args.model](args), make_metrics(args)
+    metrics = make_metrics(args)
     if not args.quiet:
         print(f"training {args.model} {arch_of(args)} ({model.n_params:,} parameters) on {len(x_train):,} "
               f"{data.name} images: {loss!r}, {optimizer!r}, batch {args.batch_size}, seed {args.seed}")
     callbacks = [_monitor(x_train, loss)] if args.monitor else []
     if args.model == "vae":
         steps = args.epochs * math.ceil(len(x_train) / args.batch_size)
-        callbacks.append(KLAnnealing(make_kl_schedule(args, steps)))
+        with user_values():
+            callbacks.append(KLAnnealing(make_kl_schedule(args, steps)))
     start = time.perf_counter()
     history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
                   batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
