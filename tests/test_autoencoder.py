@@ -111,13 +111,3 @@ def test_loading_garbage_names_the_file(tmp_path):
     with pytest.raises(ValueError, match="bad.npz: not a tinyae model file"):
         load(bad)
 
-
-def test_saved_models_get_ordinary_file_permissions(tmp_path):
-    import os
-
-    mask = os.umask(0o022)
-    try:
-        path = save(dense_autoencoder("6-3-6"), tmp_path / "m.npz")
-    finally:
-        os.umask(mask)
-    assert path.stat().st_mode & 0o777 == 0o644

@@ -4,20 +4,19 @@ The file holds two arrays: ``config`` (a JSON string describing the layers) and
 ``params`` (the flat parameter vector).  Nothing is pickled, so loading uses
 ``allow_pickle=False`` and cannot run code from the file.  Writing goes to a temporary
 file first and then replaces the target in one step, so an interrupted save never
-leaves a half-written model behind (nor destroys the previous one).
+leaves a half-written model behind (nor destroys the previous one); see ``tinyae.files``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from tinyae import layers as layer_module
+from tinyae.files import atomic_write
 from tinyae.model import Sequential
 from tinyae.models.autoencoder import Autoencoder
 
@@ -32,25 +31,11 @@ def save(model: Any, path: str | Path) -> Path:
     path = Path(path).with_suffix(".npz") if Path(path).suffix != ".npz" else Path(path)
     config = json.dumps(model.config())
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); a model is not
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, config=np.array(config), params=model.params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
+    def write(file: BinaryIO) -> None:
+        np.savez(file, config=np.array(config), params=model.params)
 
-def _umask() -> int:
-    """The process's file-creation mask (reading it means setting it, so set it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write(path, write)
 
 
 def load(path: str | Path) -> Any:
