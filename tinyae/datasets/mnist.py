@@ -22,13 +22,13 @@ import contextlib
 import hashlib
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tinyae.files import atomic_write
 from tinyae.registry import lookup
 
 from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
@@ -215,21 +215,6 @@ def _fetch(url: str, timeout: float, verbose: bool) -> bytes:
     return b"".join(chunks)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, path)  # atomic on POSIX and Windows
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def download_mnist(
     folder: str | os.PathLike | None = None,
     *,
@@ -268,7 +253,7 @@ def download_mnist(
                 _say(verbose, failures[-1] + ("; trying the next mirror" if live else ""))
                 continue
             name = stem + ".gz" if raw.startswith(GZIP_MAGIC) else stem
-            _atomic_write(folder / name, raw)
+            atomic_write(folder / name, lambda file: file.write(raw))  # noqa: B023 (runs at once)
             break
         else:
             said = "\n  ".join(failures) or "(no mirrors given)"

@@ -13,26 +13,23 @@ from typing import Any
 import numpy as np
 
 from tinyae.layers import Dense, Layer, activation
-from tinyae.model import Sequential, bind_parameters
+from tinyae.model import Sequential
+from tinyae.models.base import EncoderDecoder
 
 
-class Autoencoder:
-    """``decoder(encoder(x))``, with one flat parameter vector shared by both halves.
+class Autoencoder(EncoderDecoder):
+    """``decoder(encoder(x))``: the code z is the encoder's output, (N, J).
 
-    ``params`` and ``grads`` cover the encoder's parameters then the decoder's; the
-    encoder's own ``params`` and the decoder's are views of the two halves, so one
-    optimizer step updates both.
+    The parameters of both halves share one flat vector (see ``EncoderDecoder``), so
+    one optimizer step updates both.
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
-        if encoder.dtype != decoder.dtype:
-            raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; build both with one dtype")
         if None not in (encoder.n_out, decoder.n_in) and encoder.n_out != decoder.n_in:
             raise ValueError(
                 f"the encoder outputs {encoder.n_out} features but the decoder expects {decoder.n_in}"
             )
-        self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
-        self.params, self.grads = bind_halves(encoder, decoder)
+        super().__init__(encoder, decoder)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Reconstruction ``p`` of ``x``, caching for backward.  ``(N, D) → (N, D)``."""
@@ -41,56 +38,6 @@ class Autoencoder:
     def backward(self, dp: np.ndarray) -> np.ndarray | None:
         """Backpropagate ∂L/∂p through the decoder, then the encoder."""
         return self.encoder.backward(self.decoder.backward(dp))
-
-    def encode(self, x: np.ndarray) -> np.ndarray:
-        """The codes z of ``x`` (no caching).  ``(N, D) → (N, J)``."""
-        return self.encoder.predict(x)
-
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        """Images decoded from codes ``z`` (no caching).  ``(N, J) → (N, D)``."""
-        return self.decoder.predict(z)
-
-    def reconstruct(self, x: np.ndarray) -> np.ndarray:
-        """``decode(encode(x))``.  ``(N, D) → (N, D)``."""
-        return self.decode(self.encode(x))
-
-    predict = reconstruct
-
-    def zero_grad(self) -> None:
-        """Set every gradient to 0."""
-        self.grads.fill(0)
-
-    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """``(name, value, gradient)`` triples named ``encoder.0.W``, ``decoder.2.b``, …"""
-        return [(f"{part}.{name}", value, grad)
-                for part, model in (("encoder", self.encoder), ("decoder", self.decoder))
-                for name, value, grad in model.parameters()]
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters."""
-        return self.params.size
-
-    def summary(self) -> str:
-        """The encoder's and the decoder's tables."""
-        return f"encoder\n{self.encoder.summary()}\n\ndecoder\n{self.decoder.summary()}"
-
-    def config(self) -> dict[str, Any]:
-        """The architecture, JSON-ready."""
-        return {"class": "Autoencoder", "encoder": self.encoder.config(), "decoder": self.decoder.config()}
-
-
-def bind_halves(encoder: Sequential, decoder: Sequential) -> tuple[np.ndarray, np.ndarray]:
-    """One flat ``(params, grads)`` for both halves: the encoder's, then the decoder's.
-
-    Each half's own ``params``/``grads`` become views of its part, so one optimizer
-    step on the whole updates both (used by ``Autoencoder`` and ``VAE``).
-    """
-    params, grads = bind_parameters(encoder.layers + decoder.layers, encoder.dtype)
-    n_enc = encoder.n_params
-    encoder.params, encoder.grads = params[:n_enc], grads[:n_enc]
-    decoder.params, decoder.grads = params[n_enc:], grads[n_enc:]
-    return params, grads
 
 
 def parse_spec(spec: str) -> list[int]:

@@ -13,8 +13,10 @@ The objective, per sample (the ELBO with a KL weight β, Higgins et al. 2017)::
 
     L = recon(p, x) + β · KL(q(z|x) ‖ N(0, I))
 
-``fit`` computes ``recon`` with its loss and adds ``β·KL`` through ``extra_losses()``;
-``backward`` adds the KL's gradient itself.
+``fit`` computes ``recon`` and its gradient ∂recon/∂p with its loss.  The KL term is the
+VAE's own: ``forward`` computes its value and its gradient together (a ``KLPenalty``),
+``penalties()`` hands the value to ``fit``, which adds β·KL to the loss, and ``backward``
+adds the gradient where the KL enters the network, at mu and log_var.
 
 Reductions, and how to convert between them
 -------------------------------------------
@@ -31,10 +33,9 @@ reduction   recon (the loss's reduction)   KL (the VAE's reduction)
 
 "batchmean" is the default for the VAE: per sample, summed over pixels and over latent
 dimensions.  With ``BCE(reduction="batchmean")`` and β = 1, fit's loss is then −ELBO in
-nats per sample, the number papers report for MNIST (measured on the test set: 105.6
-for 784-400-20 after 10 epochs of Adam 1e-3, batch 128, see benchmarks/vae.py; lower
-with longer training).  Keras and PyTorch losses default to "mean", which divides the
-recon by N·K and the KL by N·J, so the balance between the two moves with K and J.
+nats per sample, the number papers report for MNIST.  Keras and PyTorch losses default
+to "mean", which divides the recon by N·K and the KL by N·J, so the balance between the
+two moves with K and J.
 
 Question 4 of ``docs/questions.md``: the objective recon/K + 0.1·KL/J is
 
@@ -65,7 +66,8 @@ import numpy as np
 from tinyae.layers import Dense, Identity, Layer, ShapeError, activation
 from tinyae.losses import REDUCTIONS
 from tinyae.model import Sequential
-from tinyae.models.autoencoder import Autoencoder, bind_halves, parse_spec
+from tinyae.models.autoencoder import parse_spec
+from tinyae.models.base import EncoderDecoder
 from tinyae.registry import lookup
 
 
@@ -108,6 +110,28 @@ def kl_gradient(mu: np.ndarray, log_var: np.ndarray,
     return mu * scale, np.expm1(log_var) * (0.5 * scale)
 
 
+class KLPenalty:
+    """The KL term of one batch, β·KL(q(z|x) ‖ N(0, I)): its value and gradient together.
+
+    ``mu``, ``log_var``: (N, J), from the encoder.  ``name`` ("kl") is the term's key in
+    ``fit``'s History, ``value`` the KL itself (reduced as ``reduction``), ``weight`` = β,
+    so the term adds ``weight · value`` to the loss.  Its gradient, each (N, J)::
+
+        dmu = β · ∂KL/∂mu,      dlog_var = β · ∂KL/∂log_var      (see ``kl_gradient``)
+
+    Computing both here keeps the term's value and gradient in one place; ``VAE.backward``
+    only adds ``dmu`` and ``dlog_var`` to the reconstruction's gradient at mu and log_var.
+    """
+
+    name = "kl"
+
+    def __init__(self, mu: np.ndarray, log_var: np.ndarray, beta: float, reduction: str) -> None:
+        self.weight = beta
+        self.value = kl_divergence(mu, log_var, reduction)
+        dkl_dmu, dkl_dlog_var = kl_gradient(mu, log_var, reduction)
+        self.dmu, self.dlog_var = beta * dkl_dmu, beta * dkl_dlog_var
+
+
 def beta_norm(beta: float, latent_dim: int, input_dim: int) -> float:
     """β_norm = β·J/K (Higgins et al. 2017): the KL weight when recon is ÷ K and KL ÷ J."""
     return beta * latent_dim / input_dim
@@ -118,7 +142,7 @@ def beta_from_norm(beta_norm: float, latent_dim: int, input_dim: int) -> float:
     return beta_norm * input_dim / latent_dim
 
 
-class VAE:
+class VAE(EncoderDecoder):
     """A variational autoencoder: an encoder to [mu | log_var], sampling, a decoder.
 
     Parameters
@@ -131,20 +155,19 @@ class VAE:
         module docstring); choose the same as the reconstruction loss's.
     seed : seeds the VAE's own Generator, which draws ε at every ``forward``.
 
-    As in ``Autoencoder``, one flat ``params`` vector (encoder, then decoder) holds
-    every parameter and ``grads`` every gradient.  After ``forward`` the VAE keeps
-    ``mu``, ``log_var``, ``eps``, ``z`` (each (N, J)) and ``kl``.
+    As in every ``EncoderDecoder``, one flat ``params`` vector (encoder, then decoder)
+    holds every parameter and ``grads`` every gradient.  After ``forward`` the VAE keeps
+    ``mu``, ``log_var``, ``eps``, ``z`` (each (N, J)) and ``kl_penalty`` (its ``kl``).
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential, beta: float = 1.0,
                  reduction: str = "batchmean", seed: int = 0) -> None:
         _check_halves(encoder, decoder)
         _kl_scale((1, 1), reduction)  # refuse an unknown reduction now, not at the first batch
-        self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
+        super().__init__(encoder, decoder)
         self.latent_dim, self.input_dim = decoder.n_in, encoder.n_in
         self.beta, self.reduction, self.seed = beta, reduction, seed
         self.rng = np.random.default_rng(seed)
-        self.params, self.grads = bind_halves(encoder, decoder)
 
     @property
     def beta(self) -> float:
@@ -174,36 +197,38 @@ class VAE:
         self.eps = np.asarray(eps, dtype=self.dtype)
         self.std = np.exp(0.5 * self.log_var)
         self.z = self.mu + self.std * self.eps
-        self.kl = kl_divergence(self.mu, self.log_var, self.reduction)
+        self.kl_penalty = KLPenalty(self.mu, self.log_var, self.beta, self.reduction)
         return self.decoder.forward(self.z, check=False)  # z is the encoder's, not data
 
-    def extra_losses(self) -> dict[str, tuple[float, float]]:
-        """``{"kl": (beta, KL)}`` for the last ``forward``: ``fit`` adds beta·KL to the loss."""
-        return {"kl": (self.beta, self.kl)}
+    @property
+    def kl(self) -> float:
+        """The KL of the last ``forward`` (unweighted; the loss adds β times it)."""
+        return self.kl_penalty.value
+
+    def penalties(self) -> list[KLPenalty]:
+        """``[KL term]`` of the last ``forward``: ``fit`` adds β·KL to the loss."""
+        return [self.kl_penalty]
 
     def backward(self, dp: np.ndarray) -> np.ndarray | None:
-        """Backpropagate ∂recon/∂p (N, K), plus β·KL, to every parameter.
+        """Backpropagate ∂recon/∂p (N, K), plus the KL term's gradient, to every parameter.
 
         With dz = ∂recon/∂z from the decoder, z = mu + std·ε and std = exp(½·log_var):
 
             dmu      = dz + β·∂KL/∂mu
             dlog_var = dz·ε·½·std + β·∂KL/∂log_var       (∂std/∂log_var = ½·std)
 
+        The β·∂KL terms are the ``kl_penalty``'s ``dmu`` and ``dlog_var``.
         ``[dmu | dlog_var]`` (N, 2J) then goes back through the encoder.
         """
         dz = self.decoder.backward(dp)
-        dkl_dmu, dkl_dlog_var = kl_gradient(self.mu, self.log_var, self.reduction)
-        dmu = dz + self.beta * dkl_dmu
-        dlog_var = dz * self.eps * (0.5 * self.std) + self.beta * dkl_dlog_var
+        dmu = dz + self.kl_penalty.dmu
+        dlog_var = dz * self.eps * (0.5 * self.std) + self.kl_penalty.dlog_var
         return self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1))
 
     def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(mu, log_var)``, each (N, J), for ``x`` (N, K), without caching."""
         h = self.encoder.predict(x)
         return h[:, : self.latent_dim], h[:, self.latent_dim :]
-
-    # The decoder half is used exactly as in a plain autoencoder: (N, J) → (N, K).
-    decode = Autoencoder.decode
 
     def reconstruct(self, x: np.ndarray) -> np.ndarray:
         """``decode(mu)``: the deterministic reconstruction, z = mu with no noise.  (N, K) → (N, K).
@@ -212,8 +237,6 @@ class VAE:
         decodes a *sampled* z, so it is a little worse.
         """
         return self.decode(self.encode(x)[0])
-
-    predict = reconstruct
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
         """``n`` new images (n, K): decode z ~ N(0, I) drawn from ``rng``.
@@ -224,31 +247,17 @@ class VAE:
         rng = self.rng if rng is None else np.random.default_rng(rng)
         return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype))
 
-    # Parameter bookkeeping is the autoencoder's: encoder then decoder in one flat vector.
-    zero_grad = Autoencoder.zero_grad
-    parameters = Autoencoder.parameters
-    n_params = Autoencoder.n_params
-
     def summary(self) -> str:
         """The latent size, β and the KL reduction, then the encoder's and decoder's tables."""
         head = (f"VAE: K = {self.input_dim} inputs, J = {self.latent_dim} latent dimensions "
                 f"(encoder outputs [mu | log_var], 2·J = {2 * self.latent_dim}); "
                 f"beta = {self.beta:g}, KL reduction {self.reduction!r}")
-        return f"{head}\n\n{Autoencoder.summary(self)}"
+        return f"{head}\n\n{super().summary()}"
 
     def config(self) -> dict[str, Any]:
         """The architecture, β, the KL reduction and the noise seed, JSON-ready."""
-        return {"class": "VAE", "encoder": self.encoder.config(), "decoder": self.decoder.config(),
+        return {**super().config(),
                 "beta": self.beta, "reduction": self.reduction, "seed": self.seed}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "VAE":
-        """A freshly initialised VAE with the architecture described by ``config()``."""
-        from tinyae.io import from_config  # io loads this module lazily; import it the same way
-
-        return cls(from_config(config["encoder"]), from_config(config["decoder"]),
-                   beta=config.get("beta", 1.0), reduction=config.get("reduction", "batchmean"),
-                   seed=config.get("seed", 0))
 
     def __repr__(self) -> str:
         return (f"VAE(K={self.input_dim}, J={self.latent_dim}, beta={self.beta:g}, "
@@ -257,8 +266,6 @@ class VAE:
 
 def _check_halves(encoder: Sequential, decoder: Sequential) -> None:
     """Raise a clear error unless encoder (K → 2J) and decoder (J → K) fit together."""
-    if encoder.dtype != decoder.dtype:
-        raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; build both with one dtype")
     if None in (encoder.n_in, encoder.n_out, decoder.n_in, decoder.n_out):
         raise ValueError("encoder and decoder must each contain a Dense layer (to fix their widths)")
     last = next(layer for layer in reversed(encoder.layers) if not isinstance(layer, Identity))
@@ -291,13 +298,10 @@ def dense_vae(spec: str = "784-400-20", hidden: str = "relu", output: str = "sig
     ``"784-400-20"``: encoder Dense(784, 400), ``hidden``, Dense(400, 40) → [mu | log_var];
     decoder Dense(20, 400), ``hidden``, Dense(400, 784), ``output``.  ``output="sigmoid"``
     is the Bernoulli decoder (train with BCE), ``"identity"`` the Gaussian one (MSE).
-    ``init`` names the weights' initialiser, drawn from ``seed``.  Glorot, even before the
-    ReLUs, because it measured better here: test −ELBO after 10 epochs of 784-400-20 on
-    full MNIST, seeds 0/1/2, was 105.79/105.95/105.69 nats with Glorot everywhere,
-    106.32/106.06/106.36 with He before the ReLUs (Glorot on the heads), and worse with
-    He everywhere (106.63, seed 0) — He's larger weights start log_var and the output
-    logits more spread out.  ε is drawn
-    from ``seed + 1`` — a different stream, else the first ε would repeat the first weights.
+    ``init`` names the weights' initialiser, drawn from ``seed``: Glorot even before the
+    ReLUs, because it measured a lower test −ELBO here than He, whose larger weights start
+    log_var and the output logits more spread out.  ε is drawn from ``seed + 1`` — a
+    different stream, else the first ε would repeat the first weights.
     """
     try:
         widths = parse_spec(spec)
