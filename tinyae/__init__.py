@@ -27,7 +27,7 @@ from tinyae.layers import (
     activation,
 )
 from tinyae.losses import BCE, MSE, BCEWithLogits, Loss, binary_entropy, get_loss
-from tinyae.model import Sequential
+from tinyae.model import DetachedParameterError, Sequential
 from tinyae.models import Autoencoder, dense_autoencoder
 from tinyae.optim import SGD, Adam, Optimizer, get_optimizer
 from tinyae.train import Callback, EarlyStopping, EpochHook, History, TrainingError, evaluate, fit
@@ -54,6 +54,7 @@ __all__ = [
     "BCE",
     "BCEWithLogits",
     "Dense",
+    "DetachedParameterError",
     "Destandardize",
     "Identity",
     "Layer",
