@@ -16,7 +16,8 @@ import linecache
 import re
 import textwrap
 from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tinyae.notebook import notebook_json
 from tinyae.workbook.task import Part, blank_code, crash_hint
