@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from tinyae.registry import lookup
-from tinyae.workbook import activations, dense, losses, optimizers, vae
+from tinyae.workbook import activations, capstone, dense, losses, optimizers, vae
 from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
 from tinyae.workbook.task import Mistake, Part, Task, TaskResult, crash_hint
 
 PARTS: tuple[Part, ...] = (dense.PART, activations.PART, losses.PART, optimizers.PART,
-                              vae.PART)
+                              vae.PART, capstone.PART)
 TASKS: list[Task] = [task for part in PARTS for task in part.tasks]
 
 __all__ = ["PARTS", "TASKS", "Task", "TaskResult", "WorkbookError", "check_task", "get_task",
