@@ -33,9 +33,7 @@ DOUT_SEED = 2024
 
 
 def make(cls: Any, *args: Any) -> Any:
-    """``cls(*args)``, the student's class; a ``Mistake`` if it is no class or crashes."""
-    if not isinstance(cls, type):
-        raise Mistake(f"pass the class itself (e.g. check_task('1.2', Dense)), not {cls!r:.60}")
+    """``cls(*args)``, an instance of the student's class; a ``Mistake`` if that crashes."""
     label = f"{cls.__name__}({', '.join(map(repr, args))})"
     return attempt(label, cls, *args)
 
