@@ -14,16 +14,25 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import PROPERTY
 
 import tinyae
-from tinyae.workbook import (PARTS, TASKS, TaskResult, WorkbookError, check_task, get_task,
-                             load_workbook, render, write_workbook)
+from tinyae.workbook import (
+    PARTS,
+    TASKS,
+    TaskResult,
+    WorkbookError,
+    check_task,
+    get_task,
+    load_workbook,
+    render,
+    write_workbook,
+)
 from tinyae.workbook.capstone import TARGET
 from tinyae.workbook.diagnose import expect_array
 from tinyae.workbook.task import Mistake, blank_code, formula
-
-from strategies import PROPERTY
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPSTONE = "6.1"

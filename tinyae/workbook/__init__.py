@@ -41,7 +41,8 @@ def get_task(task_id: str) -> Task:
     return lookup({task.id: task for task in TASKS}, task_id, "task")
 
 
-def check_task(task_id: str, obj: Any = None, *, namespace: dict[str, Any] | None = None) -> TaskResult:
+def check_task(task_id: str, obj: Any = None, *,
+               namespace: dict[str, Any] | None = None) -> TaskResult:
     """Run one task's checks on the student's code, in this process.
 
     ``obj`` is the student's class or function for the task (``check_task("1.2", Dense)``
@@ -62,8 +63,8 @@ def check_task(task_id: str, obj: Any = None, *, namespace: dict[str, Any] | Non
         return _result(task, hint=f"pass the class itself, check_task({task_id!r}, {task.name}), "
                                   f"not {obj!r:.60}")
     if not callable(obj):
-        return _result(task, hint=f"pass the function itself, check_task({task_id!r}, {task.name}), "
-                                  f"not {obj!r:.60}")
+        return _result(task, hint=f"pass the function itself, check_task({task_id!r}, "
+                                  f"{task.name}), not {obj!r:.60}")
     # The student's NumPy warnings (overflow in exp, …) would bury the result; checks look
     # at the numbers themselves.
     with np.errstate(all="ignore"), warnings.catch_warnings():

@@ -178,7 +178,8 @@ def check_tanh(cls: type) -> str:
         return {"dx": [(dout * (1 - x**2), (
             "Tanh.backward computed the derivative from the input: 1 − x². It is "
             "1 − tanh(x)² = 1 − out², with out the OUTPUT; cache it in forward and use it."))]}
-    return check_activation(cls, "2.3", np.tanh, lambda x: {"out": np.tanh(x)}, backward_wrong=wrong)
+    return check_activation(cls, "2.3", np.tanh, lambda x: {"out": np.tanh(x)},
+                            backward_wrong=wrong)
 
 
 def check_softmax_forward(cls: type) -> str:

@@ -53,11 +53,13 @@ def library_class(obj: Any, allowed: type) -> type | None:
 def check_parts(model: Any, loss: Any, optimizer: Any) -> None:
     """A ``Mistake`` unless the model is a 784 → 784 Sequential of the student's own classes."""
     if not isinstance(model, tinyae.Sequential):
-        raise Mistake(f"the model must be a tinyae.Sequential of your layers, got {type(model).__name__}")
+        raise Mistake(f"the model must be a tinyae.Sequential of your layers, got "
+                      f"{type(model).__name__}")
     if (model.n_in, model.n_out) != (784, 784):
         raise Mistake(f"the model maps {model.n_in} → {model.n_out} features; an MNIST "
                       f"autoencoder maps the 784 pixels back to 784")
-    parts = [(f"layer {i}", layer, tinyae.Layer) for i, layer in enumerate(model.layers)]
+    parts: list[tuple[str, Any, type]] = [
+        (f"layer {i}", layer, tinyae.Layer) for i, layer in enumerate(model.layers)]
     parts += [("the loss", loss, tinyae.Loss), ("the optimizer", optimizer, tinyae.Optimizer)]
     for what, obj, allowed in parts:
         if not isinstance(obj, allowed):
@@ -95,7 +97,8 @@ def check_capstone(build: Any) -> str:
         why = (f"That is about the BCE of drawing the mean image ({blob:.4f}) for every input: the "
                f"model learned the blob, not the digits (tutorial 04, §5); make tasks 1–4 pass "
                f"and check the learning rate." if test > blob - 0.02 else
-               "Make tasks 1–4 pass first; then a wider hidden layer, or Adam with lr = 1e-3, helps.")
+               "Make tasks 1–4 pass first; then a wider hidden layer, or Adam with lr = 1e-3, "
+               "helps.")
         raise Mistake(f"after {EPOCHS} epochs the test BCE is {test:.4f} per pixel, above the "
                       f"target {TARGET}. {why}", details)
     return details

@@ -76,8 +76,8 @@ def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
 def case(N: int, n_in: int, n_out: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A batch x (N, n_in) and parameters W (n_in, n_out), b (n_out,), all non-zero."""
     rng = np.random.default_rng(seed)
-    x, W, b = rng.standard_normal((N, n_in)), rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out)
-    return x, {"W": W, "b": b}
+    x, W = rng.standard_normal((N, n_in)), rng.standard_normal((n_in, n_out))
+    return x, {"W": W, "b": rng.standard_normal(n_out)}
 
 
 # A square W first: with it the classic shape mistakes still run and give their own numbers.

@@ -84,8 +84,8 @@ def expect_array(name: str, got: Any, expected: np.ndarray, *,
                       f"the formula is right up to a constant factor; look for a missing or "
                       f"extra factor (2, ½, 1/N, …).")
     index = ", ".join(map(str, row.worst_index))
-    raise Mistake(f"{name} is wrong: at [{index}] it is {row.analytic:+.6g} where {row.numerical:+.6g} "
-                  f"is right (relative error {row.error:.1e}).")
+    raise Mistake(f"{name} is wrong: at [{index}] it is {row.analytic:+.6g} where "
+                  f"{row.numerical:+.6g} is right (relative error {row.error:.1e}).")
 
 
 def expect_number(name: str, got: Any, expected: float, *,
@@ -121,5 +121,6 @@ def reduction_ratios(what: str, N: int, D: int) -> dict[float, str]:
            f"missing — {why}.",
         D: f"{what} is D = {D} times too large: you divided by N only (the mean per sample, "
            f"'batchmean'), the wrong reduction — {why}.",
-        1 / N: f"{what} is 1/N = 1/{N} of the right value: you divided by N once too often — {why}.",
+        1 / N: f"{what} is 1/N = 1/{N} of the right value: you divided by N once too often — "
+               f"{why}.",
     }

@@ -7,7 +7,12 @@ import numpy as np
 import tinyae
 from tinyae.gradcheck import numerical_gradient
 from tinyae.layers import sigmoid
-from tinyae.workbook.diagnose import as_array, expect_array, expect_number, reduction_ratios
+from tinyae.workbook.diagnose import (
+    as_array,
+    expect_array,
+    expect_number,
+    reduction_ratios,
+)
 from tinyae.workbook.layercheck import make
 from tinyae.workbook.task import Mistake, Part, Task, attempt, formula
 
@@ -102,7 +107,8 @@ def check_values(cls: type, reference: tinyae.Loss, p: np.ndarray, y: np.ndarray
     right = numerical_gradient(lambda: reference.forward(p_, y), p_)
     row = expect_array(dp, grad, right, candidates=wrong_dp,
                        ratios={**reduction_ratios(dp, N, D), **dp_ratios})
-    return f"L = {float(value):.6f}; {dp} agrees with the numerical gradient (relative error {row.error:.1e})."
+    return (f"L = {float(value):.6f}; {dp} agrees with the numerical gradient (relative error "
+            f"{row.error:.1e}).")
 
 
 def check_mse(cls: type) -> str:

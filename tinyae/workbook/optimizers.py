@@ -42,7 +42,7 @@ class SGD(tinyae.Optimizer):
 
 
 class Adam(tinyae.Optimizer):
-    """Adam (Kingma & Ba 2015): a step of about ``lr`` per parameter, whatever its gradient's size."""
+    """Adam (Kingma & Ba 2015): steps of about ``lr``, whatever the size of the gradient."""
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:
@@ -131,8 +131,9 @@ def compare_trajectories(name: str, got: np.ndarray, right: np.ndarray,
                       f"`params = params - …` makes a new array, and the model's weights, which "
                       f"are views into the old one, never move.")
     k = next(k for k in range(len(got)) if not same(got[k], right[k]))
-    raise Mistake(f"{name}.step is wrong from step {k + 1} on: θ = {np.array2string(got[k], precision=5)} "
-                  f"where {np.array2string(right[k], precision=5)} is right (lr = {LRS[k]}).")
+    raise Mistake(f"{name}.step is wrong from step {k + 1} on: θ = "
+                  f"{np.array2string(got[k], precision=5)} where "
+                  f"{np.array2string(right[k], precision=5)} is right (lr = {LRS[k]}).")
 
 
 def sgd_mistakes(mu: float) -> list[tuple[Rule, str]]:
@@ -160,7 +161,8 @@ def sgd_mistakes(mu: float) -> list[tuple[Rule, str]]:
                    "so the same lr takes smaller steps."),
         (lr_in_velocity, "SGD uses the wrong velocity convention: lr is folded into the velocity "
                          "(v ← μ·v + lr·g, θ ← θ − v, as in CS231n). That agrees only while lr "
-                         f"is constant: once a schedule changes lr the steps differ. {convention}."),
+                         f"is constant: once a schedule changes lr the steps differ. "
+                         f"{convention}."),
         (step_before_velocity, "SGD stepped with the old velocity and updated v afterwards, so "
                                "the first step does not move at all: first v ← μ·v + g, then "
                                "θ ← θ − lr·v."),
@@ -207,7 +209,8 @@ ADAM_MISTAKES = [
                                  "parameters with small gradients."),
     (adam_rule(t_offset=1), "Adam's step count started at 0: at the first step 1 − β₁⁰ = 0, the "
                             "bias correction divides by 0 and θ becomes NaN. Count the step "
-                            "before using it (self.t += 1 first), so that the first step has t = 1."),
+                            "before using it (self.t += 1 first), so that the first step has "
+                            "t = 1."),
 ]
 
 

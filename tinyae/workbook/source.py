@@ -15,8 +15,8 @@ import json
 import linecache
 import re
 import textwrap
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tinyae.notebook import notebook_json
@@ -100,8 +100,8 @@ def code(text: str) -> str:
 
 def part_cells(part: Part, solved: bool, notebook: bool) -> list[str]:
     """The markdown cell, the code cell and (in a notebook) one check cell per exercise."""
-    items = [f"* **Exercise {t.id} — `{t.title}`** ({t.points} points); derived in "
-             f"`{t.tutorial}`." for t in part.tasks]
+    items = [f"* **Exercise {t.id}: `{t.title}`** ({t.points} points) — see `{t.tutorial}`"
+             for t in part.tasks]
     cells = [markdown(f"## {part.heading}\n\n{part.intro}\n\n" + "\n".join(items)),
              code(blank_code(part.code, solved))]
     if notebook:
@@ -180,7 +180,7 @@ def code_cells(path: Path) -> list[tuple[str, str]]:
     try:
         cells = json.loads(text)["cells"]
     except (ValueError, KeyError, TypeError):
-        raise WorkbookError(f"{path} is not a Jupyter notebook (no valid JSON with cells)") from None
+        raise WorkbookError(f"{path} is not a Jupyter notebook (no JSON with cells)") from None
     sources = []
     for index, cell in enumerate(cells, start=1):
         source = cell.get("source", "")

@@ -18,9 +18,9 @@ import ast
 import re
 import textwrap
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -159,11 +159,9 @@ def crash_hint(error: BaseException, doing: str) -> str:
     """What crashed, where (file and line, with its text) and what that usually means."""
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if not f.filename.startswith(LIBRARY_DIRS)]
-    frame = (own or frames or [None])[-1]
-    where = line = ""
-    if frame is not None:
-        where = f"{Path(frame.filename).name}, line {frame.lineno}"
-        line = f": `{frame.line.strip()}`" if frame.line else ""
+    frame = (own or frames)[-1]  # never empty: the exception passed through `attempt`
+    where = f"{Path(frame.filename).name}, line {frame.lineno}"
+    line = f": `{frame.line.strip()}`" if frame.line else ""
     if isinstance(error, NotImplementedError):
         return (f"{doing} is not written yet (NotImplementedError, {where}). Replace the "
                 f"`raise NotImplementedError(…)` with your code; its docstring gives the "

@@ -72,7 +72,8 @@ WHY_Z = "std = exp(½ · log_var), so ∂std/∂log_var = ½ · std and dlog_var
 WHY_KL = ("∂/∂log_var of −½ (1 + log_var − mu² − e^log_var) is ½ (e^log_var − 1): the ½ in "
           "front of the KL stays in its gradient.")
 PER_SAMPLE = ("{what} is N = {N} times too large: the division by N is missing — the KL is "
-              "summed over the J latent dimensions and averaged over the N samples (nats per sample).")
+              "summed over the J latent dimensions and averaged over the N samples (nats per "
+              "sample).")
 
 
 def pair(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +130,8 @@ def check_kl(cls: type) -> str:
                  ratios={N: PER_SAMPLE.format(what="dmu", N=N)})
     expect_array("dlog_var", dlog_var, numerical_gradient(kl_of, log_var),
                  ratios={2.0: HALF.format(why=WHY_KL), N: PER_SAMPLE.format(what="dlog_var", N=N)})
-    return f"KL = {float(value):.6f} nats per sample; dmu and dlog_var agree with the numerical gradients."
+    return (f"KL = {float(value):.6f} nats per sample; dmu and dlog_var agree with the numerical "
+            f"gradients.")
 
 
 PART = Part(
