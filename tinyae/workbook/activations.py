@@ -10,7 +10,7 @@ from tinyae.layers import sigmoid, softmax
 from tinyae.workbook import layercheck
 from tinyae.workbook.diagnose import as_array, expect_array, matches
 from tinyae.workbook.layercheck import Candidates, make
-from tinyae.workbook.task import Mistake, Part, Task, attempt, formula
+from tinyae.workbook.task import Mistake, Part, Task, attempt, attempt_pure, formula
 
 TUTORIAL = "tutorials/02_activations.py"
 
@@ -116,9 +116,9 @@ def check_forward(cls: type, reference: Callable[[np.ndarray], np.ndarray],
     """Check ``forward`` on moderate inputs and at ±1000 (where e^x overflows)."""
     name = cls.__name__
     layer = make(cls)
-    out = attempt(f"{name}.forward", layer.forward, X.copy())
+    out = attempt_pure(f"{name}.forward", layer.forward, x=X)
     expect_array("out", out, reference(X), candidates=wrong(X))
-    out = as_array("out", attempt(f"{name}.forward", make(cls).forward, EXTREME.copy()))
+    out = as_array("out", attempt_pure(f"{name}.forward", make(cls).forward, x=EXTREME))
     if out.shape == EXTREME.shape and not np.isfinite(out).all():
         raise Mistake(f"{name}.forward gives NaN or inf for inputs like ±1000: e^x overflowed "
                       f"(e^710 is already inf in float64). Rewrite it so that every exponent is "
@@ -158,8 +158,8 @@ def check_relu(cls: type) -> str:
     details = check_activation(cls, "2.2", lambda x: np.maximum(x, 0), lambda x: {"mask": x > 0},
                                backward_wrong=wrong)
     first, second = make(cls), make(cls)
-    attempt("ReLU.forward", first.forward, X.copy())
-    attempt("ReLU.forward", second.forward, -X)  # the other signs: the opposite mask
+    attempt_pure("ReLU.forward", first.forward, x=X)
+    attempt_pure("ReLU.forward", second.forward, x=-X)  # the other signs: the opposite mask
     dout = np.random.default_rng(5).standard_normal(X.shape)
     dx = as_array("dx", attempt("ReLU.backward", first.backward, dout.copy()))
     if matches(dx, dout * (X < 0)):
@@ -184,7 +184,7 @@ def check_tanh(cls: type) -> str:
 
 def check_softmax_forward(cls: type) -> str:
     """Exercise 2.4: the values, each row summing to 1, and no overflow at ±1000."""
-    out = as_array("out", attempt("Softmax.forward", make(cls).forward, X.copy()))
+    out = as_array("out", attempt_pure("Softmax.forward", make(cls).forward, x=X))
     if out.shape == X.shape and not np.allclose(out.sum(axis=1), 1):
         over = ("each column (axis=0), over the batch" if np.allclose(out.sum(axis=0), 1)
                 else "the whole batch at once" if np.isclose(out.sum(), 1) else "something else")

@@ -7,7 +7,7 @@ import numpy as np
 from tinyae.workbook import layercheck
 from tinyae.workbook.diagnose import expect_array
 from tinyae.workbook.layercheck import make, set_params
-from tinyae.workbook.task import Part, Task, attempt, formula
+from tinyae.workbook.task import Part, Task, attempt_pure, formula
 
 TUTORIAL = "tutorials/01_dense_and_backprop.py"
 
@@ -90,7 +90,7 @@ def check_forward(Dense: type) -> str:
         x, params = case(N, n_in, n_out, seed)
         layer = make(Dense, n_in, n_out)
         set_params(layer, params)
-        out = attempt(f"{Dense.__name__}.forward", layer.forward, x.copy())
+        out = attempt_pure(f"{Dense.__name__}.forward", layer.forward, x=x)
         W, b = params["W"], params["b"]
         wrong = [(x @ W, "out = x @ W: the bias is missing; out = x @ W + b, with b added to "
                          "every row.")]

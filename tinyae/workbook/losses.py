@@ -14,7 +14,7 @@ from tinyae.workbook.diagnose import (
     reduction_ratios,
 )
 from tinyae.workbook.layercheck import make
-from tinyae.workbook.task import Mistake, Part, Task, attempt, formula
+from tinyae.workbook.task import Mistake, Part, Task, attempt, attempt_pure, formula
 
 TUTORIAL = "tutorials/03_losses.py"
 
@@ -100,7 +100,7 @@ def check_values(cls: type, reference: tinyae.Loss, p: np.ndarray, y: np.ndarray
                  dp: str = "dp") -> str:
     """``forward``'s value and ``backward``'s gradient (named ``dp``) against the reference."""
     loss, name = make(cls), cls.__name__
-    value = attempt(f"{name}.forward", loss.forward, p.copy(), y.copy())
+    value = attempt_pure(f"{name}.forward", loss.forward, p=p, y=y)
     expect_number("the loss L", value, reference.forward(p, y), ratios=reduction_ratios("L", N, D))
     grad = attempt(f"{name}.backward", loss.backward)
     p_ = p.copy()
@@ -124,7 +124,7 @@ def check_bce(cls: type) -> str:
                       "the logit z = σ⁻¹(p), not p: with respect to p, divide by p (1 − p) too.")
     details = check_values(cls, tinyae.BCE(), P, Y, [logit_gradient], {})
     loss, reference = make(cls), tinyae.BCE()
-    value = attempt("BCE.forward", loss.forward, EDGE_P.copy(), EDGE_Y.copy())
+    value = attempt_pure("BCE.forward", loss.forward, p=EDGE_P, y=EDGE_Y)
     if not np.isfinite(as_array("L", value)).all():
         raise Mistake("BCE is inf or NaN when p is exactly 0 or 1: log 0 = −inf (and 0·log 0 = "
                       "NaN). A sigmoid output does round to 0 or 1 (in float32 for |x| > 17), so "
@@ -146,7 +146,7 @@ def check_bce_logits(cls: type) -> str:
              "cancels against BCE's 1 / (p (1 − p)), so dz is simply (σ(z) − y) / (N·D).")
     details = check_values(cls, tinyae.BCEWithLogits(), Z, Y, [extra], {}, dp="dz")
     loss, reference = make(cls), tinyae.BCEWithLogits()
-    value = attempt("BCEWithLogits.forward", loss.forward, EDGE_Z.copy(), EDGE_Y.copy())
+    value = attempt_pure("BCEWithLogits.forward", loss.forward, z=EDGE_Z, y=EDGE_Y)
     if not np.isfinite(as_array("L", value)).all():
         raise Mistake("BCEWithLogits is inf or NaN for logits like ±1000: e^z overflowed or "
                       "σ(z) rounded to 0 before its log. Use the form in the docstring, "

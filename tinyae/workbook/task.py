@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import re
-import textwrap
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,13 +130,12 @@ def formula(code: str, task_id: str) -> str:
     This is the formula and the shapes the student implements, stated once: in the
     docstring the student reads above the blank.
     """
-    lines = code.splitlines()
-    marks = [i + 1 for i, line in enumerate(lines)
+    marks = [number for number, line in enumerate(code.splitlines(), start=1)
              if (m := SOLUTION.match(line)) and m["id"] == task_id]
     if not marks:
         raise ValueError(f"the code has no '# solution {task_id}' block")
     docs = []
-    for node in ast.walk(ast.parse(textwrap.dedent(code))):
+    for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.FunctionDef) and any(
                 node.lineno <= mark <= (node.end_lineno or 0) for mark in marks):
             docs.append(f"{node.name}: {ast.get_docstring(node) or ''}")
@@ -155,12 +153,30 @@ def attempt(doing: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> An
         raise Mistake(crash_hint(error, doing)) from error
 
 
+def attempt_pure(doing: str, fn: Callable[..., Any], **inputs: np.ndarray) -> Any:
+    """``attempt(doing, fn, *copies of the inputs)``; also a ``Mistake`` if fn changed one.
+
+    ``inputs`` are passed positionally, in order; their names are for the hint.
+    """
+    copies = {name: value.copy() for name, value in inputs.items()}
+    out = attempt(doing, fn, *copies.values())
+    for name, value in inputs.items():
+        if not np.array_equal(copies[name], value, equal_nan=True):
+            raise Mistake(f"{doing} changed its input {name} in place (`{name} -= …`, "
+                          f"`{name}[…] = …`, `out={name}`): {name} belongs to the caller, which "
+                          f"may still need it — the layer before cached it for its own backward. "
+                          f"Compute a new array instead.")
+    return out
+
+
 def crash_hint(error: BaseException, doing: str) -> str:
     """What crashed, where (file and line, with its text) and what that usually means."""
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if not f.filename.startswith(LIBRARY_DIRS)]
     frame = (own or frames)[-1]  # never empty: the exception passed through `attempt`
-    where = f"{Path(frame.filename).name}, line {frame.lineno}"
+    # A Jupyter cell's file is a temporary ipykernel_<pid>/<hash>.py: name the cell instead.
+    file = "your cell" if "ipykernel_" in frame.filename else Path(frame.filename).name
+    where = f"{file}, line {frame.lineno}"
     line = f": `{frame.line.strip()}`" if frame.line else ""
     if isinstance(error, NotImplementedError):
         return (f"{doing} is not written yet (NotImplementedError, {where}). Replace the "

@@ -10,7 +10,7 @@ from tinyae.gradcheck import numerical_gradient
 from tinyae.models.vae import kl_divergence
 from tinyae.workbook.diagnose import as_array, expect_array, expect_number
 from tinyae.workbook.layercheck import make
-from tinyae.workbook.task import Mistake, Part, Task, attempt, formula
+from tinyae.workbook.task import Mistake, Part, Task, attempt, attempt_pure, formula
 
 TUTORIAL = "tutorials/06_vae.py"
 
@@ -91,14 +91,14 @@ def reparameterize(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
 def check_reparameterize(cls: type) -> str:
     """Exercise 5.1: z, then dmu and dlog_var against the numerical gradients of Σ z · dz."""
     layer, name = make(cls), cls.__name__
-    z = attempt(f"{name}.forward", layer.forward, MU.copy(), LOG_VAR.copy(), EPS.copy())
+    z = attempt_pure(f"{name}.forward", layer.forward, mu=MU, log_var=LOG_VAR, eps=EPS)
     expect_array("z", z, reparameterize(MU, LOG_VAR), candidates=[
         (MU + np.exp(LOG_VAR) * EPS, "z used std = exp(log_var), which is the variance: "
                                      "the standard deviation is exp(½ · log_var)."),
         (MU + LOG_VAR * EPS, "z used log_var itself as the standard deviation: it is the log of "
                              "the variance, so std = exp(½ · log_var)."),
     ])
-    dmu, dlog_var = pair(f"{name}.backward", attempt(f"{name}.backward", layer.backward, DZ.copy()))
+    dmu, dlog_var = pair(f"{name}.backward", attempt_pure(f"{name}.backward", layer.backward, dz=DZ))
     mu, log_var = MU.copy(), LOG_VAR.copy()
 
     def z_of() -> np.ndarray:
@@ -113,7 +113,7 @@ def check_reparameterize(cls: type) -> str:
 def check_kl(cls: type) -> str:
     """Exercise 5.2: the KL's value, then its gradients against the numerical ones."""
     kl, name = make(cls), cls.__name__
-    value = attempt(f"{name}.forward", kl.forward, MU.copy(), LOG_VAR.copy())
+    value = attempt_pure(f"{name}.forward", kl.forward, mu=MU, log_var=LOG_VAR)
     right = kl_divergence(MU, LOG_VAR, "batchmean")
     expect_number("KL", value, right, ratios={
         N: PER_SAMPLE.format(what="KL", N=N),
