@@ -13,6 +13,7 @@ from tinyae.workbook.layercheck import Candidates, make
 from tinyae.workbook.task import Mistake, Part, Task, attempt, attempt_pure, formula
 
 TUTORIAL = "tutorials/02_activations.py"
+SOFTMAX_TUTORIAL = "tutorials/05_data_problems.py"  # where softmax meets an image
 
 CODE = '''\
 class Sigmoid(tinyae.Layer):
@@ -85,7 +86,7 @@ class Softmax(tinyae.Layer):
 
         Stable: subtract each row's maximum first (the factor e^(−max) cancels, and no
         exponent is then > 0, so e^x cannot overflow).  Cache the output as ``self.out``.
-        See ``tinyae.layers.softmax``.
+        Tutorial 05, §2 shows what a softmax output can and cannot draw.
         """
         # solution 2.4
         e = np.exp(x - x.max(axis=1, keepdims=True))
@@ -219,9 +220,9 @@ PART = Part(
         Task("2.1", "Sigmoid", 2, TUTORIAL, "Sigmoid", formula(CODE, "2.1"), check_sigmoid),
         Task("2.2", "ReLU", 2, TUTORIAL, "ReLU", formula(CODE, "2.2"), check_relu),
         Task("2.3", "Tanh", 2, TUTORIAL, "Tanh", formula(CODE, "2.3"), check_tanh),
-        Task("2.4", "Softmax.forward", 2, TUTORIAL, "Softmax", formula(CODE, "2.4"),
+        Task("2.4", "Softmax.forward", 2, SOFTMAX_TUTORIAL, "Softmax", formula(CODE, "2.4"),
              check_softmax_forward),
-        Task("2.5", "Softmax.backward", 3, TUTORIAL, "Softmax", formula(CODE, "2.5"),
+        Task("2.5", "Softmax.backward", 3, SOFTMAX_TUTORIAL, "Softmax", formula(CODE, "2.5"),
              check_softmax_backward),
     ),
 )

@@ -31,7 +31,8 @@ class SGD(tinyae.Optimizer):
 
         ``params`` (θ) and ``grads`` (g) are a model's flat vectors, shape (P,); every
         layer's W and b are views into θ, so write ``params -= …``, never ``params = …``.
-        μ = 0 gives plain SGD, θ ← θ − lr·g.  The rules are in ``tinyae/optim.py``.
+        μ = 0 gives plain SGD, θ ← θ − lr·g; with μ = 0.9 the velocity sums the last
+        ~1 / (1 − μ) = 10 gradients, which speeds up directions where they agree.
         """
         if self.v is None:  # the first step: the velocity starts at 0
             self.v = np.zeros_like(params)
