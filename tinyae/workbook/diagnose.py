@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyae.gradcheck import GOOD, GradientCheck, compare, format_ratio
+from tinyae.gradcheck import GOOD, GradCheckReport, GradientCheck, compare, format_ratio
 from tinyae.workbook.task import Mistake
 
 MATCH = 1e-6  # relative error below which a value "is" a candidate (they differ by far more)
@@ -63,29 +63,37 @@ def expect_array(name: str, got: Any, expected: np.ndarray, *,
     if not np.isfinite(got).all():
         raise Mistake(f"{name} contains NaN or inf where every right value is finite")
     row = compare(name, got, expected, tol, size)
-    if row.passed:
-        return row
+    if not row.passed:
+        raise Mistake(name_the_mistake(name, got, expected, row, candidates, ratios or {}),
+                      str(GradCheckReport([row])))
+    return row
+
+
+def name_the_mistake(name: str, got: np.ndarray, expected: np.ndarray, row: GradientCheck,
+                     candidates: Iterable[tuple[np.ndarray, str]], ratios: dict[float, str]) -> str:
+    """The hint for a ``got`` of the right shape but wrong values (steps 4–7 above)."""
     for value, hint in candidates:
         if matches(got, value):
-            raise Mistake(hint)
+            return hint
     if got.ndim == 2 and got.shape[0] == got.shape[1] and matches(got, expected.T):
-        raise Mistake(f"{name} is the transpose of the right value: the factors of the product "
-                      f"are swapped or a .T is in the wrong place.")
+        return (f"{name} is the transpose of the right value: the factors of the product are "
+                f"swapped or a .T is in the wrong place.")
     ratio = row.ratio
-    for c, hint in (ratios or {}).items():
-        if ratio is not None and np.isclose(ratio, c, rtol=MATCH):
-            raise Mistake(hint)
-    if ratio is not None and np.isclose(ratio, -1.0, rtol=MATCH):
-        raise Mistake(f"{name} has the wrong sign: it is exactly −1 × the right value (p − y "
-                      f"written as y − p, or a subtraction for an addition?). A gradient with "
-                      f"the wrong sign makes gradient descent climb the loss.")
-    if ratio is not None and ratio != 0:
-        raise Mistake(f"{name} is exactly {format_ratio(ratio)} × the right value everywhere: "
-                      f"the formula is right up to a constant factor; look for a missing or "
-                      f"extra factor (2, ½, 1/N, …).")
-    index = ", ".join(map(str, row.worst_index))
-    raise Mistake(f"{name} is wrong: at [{index}] it is {row.analytic:+.6g} where "
-                  f"{row.numerical:+.6g} is right (relative error {row.error:.1e}).")
+    if ratio is None:
+        index = ", ".join(map(str, row.worst_index))
+        return (f"{name} is wrong: at [{index}] it is {row.analytic:+.6g} where "
+                f"{row.numerical:+.6g} is right (relative error {row.error:.1e}).")
+    for c, hint in ratios.items():
+        if np.isclose(ratio, c, rtol=MATCH):
+            return hint
+    if np.isclose(ratio, -1.0, rtol=MATCH):
+        return (f"{name} has the wrong sign: it is exactly −1 × the right value (p − y written "
+                f"as y − p, or a subtraction for an addition?). A gradient with the wrong sign "
+                f"makes gradient descent climb the loss.")
+    if ratio == 0:
+        return f"{name} is 0 everywhere: nothing was computed (or added) into it."
+    return (f"{name} is exactly {format_ratio(ratio)} × the right value everywhere: the formula "
+            f"is right up to a constant factor; look for a missing or extra factor (2, ½, 1/N, …).")
 
 
 def expect_number(name: str, got: Any, expected: float, *,
