@@ -49,8 +49,8 @@ def add_parser(subparsers: Any) -> None:
                              description="Write DIR/workbook.py (or .ipynb) and DIR/README.md.")
     new.add_argument("dir", metavar="DIR", help="the folder to write into (created if needed)")
     new.add_argument("--solved", action="store_true", help="the answer key: every blank filled in")
-    new.add_argument("--notebook", action="store_true", help="a Jupyter notebook, workbook.ipynb, "
-                                                             "with a check cell after each exercise")
+    new.add_argument("--notebook", action="store_true",
+                     help="a Jupyter notebook, workbook.ipynb, with a check after each exercise")
     new.set_defaults(run=run_new)
 
     check = actions.add_parser("check", help="grade one workbook, with a hint for each failure",
