@@ -14,18 +14,23 @@ the workbook once: the code with its blanks, the tasks and their checks.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 
 from tinyae.registry import lookup
-from tinyae.workbook import dense
+from tinyae.workbook import activations, capstone, dense, losses, optimizers, vae
 from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
 from tinyae.workbook.task import Mistake, Part, Task, TaskResult, crash_hint
 
-PARTS: tuple[Part, ...] = (dense.PART,)
+PARTS: tuple[Part, ...] = (dense.PART, activations.PART, losses.PART, optimizers.PART,
+                              vae.PART, capstone.PART)
 TASKS: list[Task] = [task for part in PARTS for task in part.tasks]
+# The tasks that check a class (the others check a function), read from the parts' code.
+CLASS_TASKS = {task.id for part in PARTS for task in part.tasks
+               if re.search(rf"^class {task.name}\b", part.code, re.MULTILINE)}
 
 __all__ = ["PARTS", "TASKS", "Task", "TaskResult", "WorkbookError", "check_task", "get_task",
            "load_workbook", "render", "write_workbook"]
@@ -53,6 +58,12 @@ def check_task(task_id: str, obj: Any = None, *, namespace: dict[str, Any] | Non
             return _result(task, hint=f"the workbook defines no `{task.name}`, which exercise "
                                       f"{task.id} checks: keep the name the workbook gave it")
         obj = namespace[task.name]
+    if task.id in CLASS_TASKS and not isinstance(obj, type):
+        return _result(task, hint=f"pass the class itself, check_task({task_id!r}, {task.name}), "
+                                  f"not {obj!r:.60}")
+    if not callable(obj):
+        return _result(task, hint=f"pass the function itself, check_task({task_id!r}, {task.name}), "
+                                  f"not {obj!r:.60}")
     # The student's NumPy warnings (overflow in exp, …) would bury the result; checks look
     # at the numbers themselves.
     with np.errstate(all="ignore"), warnings.catch_warnings():

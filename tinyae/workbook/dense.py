@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyae.workbook.diagnose import expect_array
 from tinyae.workbook import layercheck
+from tinyae.workbook.diagnose import expect_array
 from tinyae.workbook.layercheck import make, set_params
 from tinyae.workbook.task import Part, Task, attempt, formula
 
@@ -101,6 +101,20 @@ def check_forward(Dense: type) -> str:
     return "forward matches x @ W + b for W of shapes (4, 4) and (3, 2)."
 
 
+def backward_mistakes(x: np.ndarray, dout: np.ndarray, W: np.ndarray, b: np.ndarray) -> dict:
+    """The classic wrong dx that still runs: ``dout @ W`` (only a square W lets it run)."""
+    if W.shape[0] != W.shape[1]:
+        return {}
+    return {"dx": [(dout @ W, "dx = dout @ W: the transpose is missing. dx = dout @ Wᵀ, "
+                              "(N, n_out) @ (n_out, n_in) → (N, n_in); with a square W the "
+                              "shapes fit by accident and the numbers are wrong.")]}
+
+
+AVERAGED = ("{g} is exactly 1/N = 1/{N} of the right gradient: you averaged over the batch. "
+            "Don't: the loss already divided by N (its reduction), so the sum over the batch "
+            "is the gradient; dividing again makes every step N times smaller.")
+
+
 def check_backward(Dense: type) -> str:
     """Exercise 1.2: dx, dW and db against the numerical gradients of ``x @ W + b``."""
     details = []
@@ -108,22 +122,10 @@ def check_backward(Dense: type) -> str:
         x, params = case(N, n_in, n_out, seed)
         layer = make(Dense, n_in, n_out)
         set_params(layer, params)
-        W = params["W"]
-
-        def candidates(dout: np.ndarray) -> dict:
-            if n_in != n_out:  # dout @ W does not even run
-                return {}
-            return {"dx": [(dout @ W, "dx = dout @ W: the transpose is missing. dx = dout @ Wᵀ, "
-                                      "(N, n_out) @ (n_out, n_in) → (N, n_in); with a square W the "
-                                      "shapes fit by accident and the numbers are wrong.")]}
-
-        average = ("{g} is exactly 1/N = 1/{N} of the right gradient: you averaged over the "
-                   "batch. Don't: the loss already divided by N (its reduction), so the sum "
-                   "over the batch is the gradient; dividing again makes every step N times smaller.")
-        ratios = {g: {1 / N: average.format(g=g, N=N)} for g in ("dW", "db")}
-        details.append(layercheck.check_backward(layer, x, params, reference=affine,
-                                                 cache=lambda x: {"x": x}, fix="1.1",
-                                                 candidates=candidates, ratios=ratios))
+        ratios = {g: {1 / N: AVERAGED.format(g=g, N=N)} for g in ("dW", "db")}
+        details.append(layercheck.check_backward(
+            layer, x, params, reference=affine, cache=lambda x: {"x": x}, fix="1.1",
+            candidates=backward_mistakes, ratios=ratios))
     return "\n\n".join(details)
 
 

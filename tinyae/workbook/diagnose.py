@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -114,9 +115,10 @@ def reduction_ratios(what: str, N: int, D: int) -> dict[float, str]:
     why = (f"the loss is the mean over all N·D = {N * D} elements (N = {N} samples × D = {D} "
            f"features), so it, and its gradient, divide by N·D exactly once")
     return {
-        N * D: f"{what} is N·D = {N * D} times too large: you summed where the loss takes the "
-               f"mean — {why}.",
-        N: f"{what} is N = {N} times too large: you divided by D but not by N — {why}.",
+        N * D: f"{what} is N·D = {N * D} times too large: the division by N·D is missing (that "
+               f"is the 'sum' reduction) — {why}.",
+        N: f"{what} is N = {N} times too large: you divided by D but not by N, the 1/N is "
+           f"missing — {why}.",
         D: f"{what} is D = {D} times too large: you divided by N only (the mean per sample, "
            f"'batchmean'), the wrong reduction — {why}.",
         1 / N: f"{what} is 1/N = 1/{N} of the right value: you divided by N once too often — {why}.",

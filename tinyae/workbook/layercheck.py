@@ -14,7 +14,8 @@ a ``dW`` that was overwritten instead of added to and a ``dout`` changed in plac
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,9 +33,7 @@ DOUT_SEED = 2024
 
 
 def make(cls: Any, *args: Any) -> Any:
-    """``cls(*args)``, the student's class; a ``Mistake`` if it is no class or crashes."""
-    if not isinstance(cls, type):
-        raise Mistake(f"pass the class itself (e.g. check_task('1.2', Dense)), not {cls!r:.60}")
+    """``cls(*args)``, an instance of the student's class; a ``Mistake`` if that crashes."""
     label = f"{cls.__name__}({', '.join(map(repr, args))})"
     return attempt(label, cls, *args)
 
@@ -102,11 +101,11 @@ def numerical(reference: Reference, x: np.ndarray, params: dict[str, np.ndarray]
 
 def check_backward(layer: Any, x: np.ndarray, params: dict[str, np.ndarray], *,
                    reference: Reference, cache: Cache, fix: str,
-                   candidates: Callable[[np.ndarray], Candidates] | None = None,
+                   candidates: Callable[..., Candidates] | None = None,
                    ratios: dict[str, dict[float, str]] | None = None) -> str:
     """Check ``layer.backward`` on ``x``; return the gradient-check table (and a note).
 
-    ``params`` were already written into the layer.  ``candidates(dout)`` gives the
+    ``params`` were already written into the layer.  ``candidates(x, dout, **params)`` gives the
     classic wrong answers for each gradient (``"dx"``, ``"dW"``, …) with their hints;
     ``ratios`` the hints for gradients off by a known factor.  ``fix`` is the id of the
     forward's task, named when the cache had to be set by hand.
@@ -123,7 +122,7 @@ def check_backward(layer: Any, x: np.ndarray, params: dict[str, np.ndarray], *,
     for name in params:
         getattr(layer, "d" + name).fill(0)
     dx = attempt(f"{cls}.backward", layer.backward, dout.copy())
-    wrong = candidates(dout) if candidates else {}
+    wrong = candidates(x, dout, **params) if candidates else {}
     size = float(np.abs(expected_out * dout).sum())
     for name, right in numerical(reference, x, params, dout).items():
         got = dx if name == "dx" else getattr(layer, name)
@@ -137,9 +136,17 @@ def contract(layer: Any, x: np.ndarray, cls: str) -> str:
     """``check_layer``'s table; a ``Mistake`` for a gradient overwritten or a ``dout`` changed."""
     report = attempt(f"{cls} (in check_layer)", check_layer, layer, x, seed=DOUT_SEED)
     for row in report:
-        if not row.passed:
-            what = ("changed dout in place" if "dout" in row.name
-                    else f"overwrote {row.name.split()[0]} instead of adding to it (accumulate)")
-            raise Mistake(f"{cls}.backward {what}: {row.note}", str(report))
+        if row.passed:
+            continue
+        if "dout" in row.name:
+            raise Mistake(f"{cls}.backward modified dout in place (`dout *= …`, `dout[…] = …`): "
+                          f"dout belongs to the caller, which may still need it — in a network it "
+                          f"is what the layer above returned. Compute a new array instead, "
+                          f"dx = dout * …", str(report))
+        grad = row.name.split()[0]
+        raise Mistake(f"{cls}.backward overwrote {grad} instead of adding to it: called twice, "
+                      f"it left {grad} unchanged instead of doubling it. Write self.{grad} += …, "
+                      f"not self.{grad} = …: gradients accumulate until zero_grad, and a layer "
+                      f"used twice (tied weights) or gradients summed over several batches need "
+                      f"the sum.", str(report))
     return str(report)
-

@@ -16,7 +16,8 @@ import linecache
 import re
 import textwrap
 from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tinyae.notebook import notebook_json
 from tinyae.workbook.task import Part, blank_code, crash_hint
@@ -27,9 +28,7 @@ CHECK_CELL = re.compile(r"^\s*(print\()?check_task\(")
 MAGIC = re.compile(r"^[%!]")  # IPython magics and shell lines are not Python
 
 INTRO = """\
-Each exercise is a method or a function whose body is `raise NotImplementedError(…)`. \
-Replace that line with your code: the docstring above it gives the formula, the shapes \
-and the tutorial that derives it.
+{start}
 
 Your classes follow tinyae's contracts — a layer subclasses `tinyae.Layer`, a loss has \
 `forward(p, y)` and `backward()`, an optimizer has `step(params, grads)` — so they work \
@@ -39,6 +38,12 @@ MNIST with nothing but your own parts.
 Check an exercise as soon as you have written it: {how} A check that fails says what is \
 wrong and why. `tinyae workbook check .` in this folder checks every exercise the way \
 the grader does (each in its own process, with a time limit)."""
+START = ("Each exercise is a method or a function whose body is `raise NotImplementedError(…)`. "
+         "Replace that line with your code: the docstring above it gives the formula, the "
+         "shapes and the tutorial that derives it.")
+START_KEY = ("This is the answer key: every exercise is written out and every check passes. "
+             "Students get the same workbook with each answer replaced by "
+             "`raise NotImplementedError(…)`.")
 HOW_NOTEBOOK = "run the check cell under it, e.g. `print(check_task(\"1.2\", Dense))`."
 HOW_SCRIPT = ("`python workbook.py` checks them all; in a notebook or an interactive "
               "window, `print(check_task(\"1.2\", Dense))` checks one.")
@@ -107,7 +112,9 @@ def part_cells(part: Part, solved: bool, notebook: bool) -> list[str]:
 def render(parts: Sequence[Part], solved: bool = False, notebook: bool = False) -> str:
     """The whole workbook as one percent-format script."""
     title = "# The tinyae workbook" + (": answer key" if solved else "")
-    cells = [markdown(f"{title}\n\n" + INTRO.format(how=HOW_NOTEBOOK if notebook else HOW_SCRIPT)),
+    intro = INTRO.format(start=START_KEY if solved else START,
+                         how=HOW_NOTEBOOK if notebook else HOW_SCRIPT)
+    cells = [markdown(f"{title}\n\n{intro}"),
              code(IMPORTS)]
     for part in parts:
         cells += part_cells(part, solved, notebook)

@@ -20,7 +20,8 @@ import textwrap
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -159,16 +160,15 @@ def crash_hint(error: BaseException, doing: str) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if not f.filename.startswith(LIBRARY_DIRS)]
     frame = (own or frames or [None])[-1]
-    where = ""
+    where = line = ""
     if frame is not None:
-        where = f" at {Path(frame.filename).name}, line {frame.lineno}"
-        if frame.line:
-            where += f": `{frame.line.strip()}`"
+        where = f"{Path(frame.filename).name}, line {frame.lineno}"
+        line = f": `{frame.line.strip()}`" if frame.line else ""
     if isinstance(error, NotImplementedError):
-        return (f"{doing} is not written yet (NotImplementedError{where}). Replace the "
+        return (f"{doing} is not written yet (NotImplementedError, {where}). Replace the "
                 f"`raise NotImplementedError(…)` with your code; its docstring gives the "
                 f"formula and the shapes.")
-    hint = f"{doing} crashed with {type(error).__name__}: {error}{where}"
+    hint = f"{doing} crashed with {type(error).__name__}: {error} (at {where}{line})"
     if isinstance(error, ValueError) and re.search(r"shape|broadcast|matmul|dimension", str(error)):
         hint += (". The shapes do not fit: write the shape of every array next to the "
                  "formula in the docstring and check each product.")
