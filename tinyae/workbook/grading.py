@@ -137,7 +137,7 @@ def _read_report(path: Path) -> dict[str, Any]:
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 merged.update(json.loads(line))
-            except (json.JSONDecodeError, TypeError, ValueError):
+            except (ValueError, TypeError):  # JSONDecodeError is a ValueError
                 continue
     return merged
 
