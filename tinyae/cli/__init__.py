@@ -18,11 +18,11 @@ import argparse
 import sys
 from typing import NoReturn
 
-from tinyae.cli import doctor, experiment, train
+from tinyae.cli import doctor, experiment, train, workbook
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
-SUBCOMMANDS = (train, doctor, experiment)
+SUBCOMMANDS = (train, doctor, experiment, workbook)
 
 TOP_EXAMPLES = """\
 examples:
