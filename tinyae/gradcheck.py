@@ -27,11 +27,23 @@ keeps an all-zero gradient from doing the same.  Rounding grows with the size of
 so the floor does too: ``floor = FLOOR · max(1, |f|)`` (|f| summed over the entries of
 a vector output, each weighted by its ``dout``).
 Scale (as in CS231n): above ``WRONG`` the gradient is wrong; below ``GOOD`` it is right.
+
+A wrong gradient often has a shape to its error: when ``a = c·n`` for one constant c
+over all entries, the formula is right up to a factor — c = 1/N (a mean where the sum
+was meant), −1 (a sign), 2 or ½.  The report shows that ratio, ``GradientCheck.ratio``.
+
+Two more rules of the layer contract are checked, because breaking them gives right
+numbers in a single check and wrong training: ``backward`` *adds* into ``dW``
+(called twice it must leave twice the gradient — shared weights and accumulated
+batches rely on it) and never modifies ``dout`` (the caller still needs it).
+Inside a model, ``check_model`` also checks that every ``W`` and ``dW`` is still a
+view into the model's flat ``params`` and ``grads``, which the optimizer updates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
@@ -51,6 +63,9 @@ STEP = 1e-5  # the step h for a layer or a loss: small next to where BCE curves 
 # A whole model's loss sums many rounded terms, so its rounding error is larger; a
 # larger step keeps ε·|L| / h small, and Richardson keeps the truncation small.
 MODEL_STEP = 1e-3
+# a = c·n "for one constant c" up to this relative residual: a factor bug leaves
+# rounding only (~1e-10), an error of any other shape is far larger.
+RATIO_TOL = 1e-6
 
 
 @dataclass
@@ -64,6 +79,8 @@ class GradientCheck:
     analytic: float  # the analytic value at the worst index
     numerical: float  # the numerical value at the worst index
     tol: float
+    ratio: float | None = None  # c when analytic = c · numerical over every entry, else None
+    hint: str = ""  # what a failure of this row means and how to fix it
 
     @property
     def passed(self) -> bool:
@@ -76,6 +93,20 @@ class GradientCheck:
         if self.passed:
             return "ok"
         return "WRONG" if self.error > WRONG else "check"
+
+    @property
+    def note(self) -> str:
+        """Why a failing row failed, when that can be said; ``""`` for a passing row."""
+        if self.passed:
+            return ""
+        if self.hint:
+            return self.hint
+        if self.ratio == 0:
+            return "the analytic gradient is 0 where the numerical one is not: never written?"
+        if self.ratio is not None:
+            return (f"analytic = {format_ratio(self.ratio)} × numerical everywhere: off by a "
+                    "constant factor — a missing/extra 1/N, 2, or a sign")
+        return ""
 
 
 class GradCheckReport(list):
@@ -92,18 +123,47 @@ class GradCheckReport(list):
         return max(row.error for row in self)
 
     def __str__(self) -> str:
-        header = ("gradient", "shape", "rel. error", "worst at", "analytic", "numerical", "")
-        rows = [header] + [
-            (r.name, str(r.shape), f"{r.error:.2e}", str(r.worst_index),
-             f"{r.analytic:+.6e}", f"{r.numerical:+.6e}", r.verdict)
-            for r in self
-        ]
-        return format_table(rows[1:], header=header, rule=False)
+        header = ("gradient", "shape", "rel. error", "worst at", "analytic", "numerical",
+                  "ratio a/n", "")
+        table = format_table([_cells(r) for r in self], header=header, rule=False)
+        return "\n".join([table] + [f"{r.name}: {r.note}" for r in self if r.note])
 
     def raise_if_failed(self) -> None:
         """Raise ``AssertionError`` with the table if any gradient failed."""
         if not self.passed:
             raise AssertionError(f"gradient check failed:\n{self}")
+
+
+def _cells(r: GradientCheck) -> tuple[str, ...]:
+    """One row of the report's table; a ``finding`` has no numbers, so "—" in their place."""
+    ratio = "" if r.ratio is None else format_ratio(r.ratio)
+    if r.error == np.inf:
+        return (r.name, str(r.shape), "—", "", "—", "—", ratio, r.verdict)
+    return (r.name, str(r.shape), f"{r.error:.2e}", str(r.worst_index),
+            f"{r.analytic:+.6e}", f"{r.numerical:+.6e}", ratio, r.verdict)
+
+
+def format_ratio(ratio: float) -> str:
+    """``"1/4"``, ``"-1"``, ``"2"`` when the ratio is such a fraction, else ``"0.318"``."""
+    fraction = Fraction(ratio).limit_denominator(1000)
+    if abs(fraction - Fraction(ratio)) <= 1e-8 * abs(ratio):
+        return str(fraction)
+    return f"{ratio:.3g}"
+
+
+def constant_ratio(analytic: np.ndarray, numerical: np.ndarray, floor: float) -> float | None:
+    """The constant c with ``analytic ≈ c · numerical`` over every entry, or None.
+
+    c is the least-squares fit ``(a · n) / (n · n)``; it counts when the residual
+    ``max |a − c·n|`` is below ``RATIO_TOL`` of the gradient's size.  None also when
+    every numerical entry is below the floor: then there is nothing to divide by.
+    """
+    n_max = np.abs(numerical).max(initial=0)
+    if n_max <= floor:
+        return None
+    c = float(np.sum(analytic * numerical) / np.sum(numerical * numerical))
+    residual = np.abs(analytic - c * numerical).max()
+    return c if residual <= RATIO_TOL * max(np.abs(analytic).max(), abs(c) * n_max) else None
 
 
 def require_float64(**arrays: Any) -> None:
@@ -170,7 +230,13 @@ def compare(name: str, analytic: np.ndarray, numerical: np.ndarray, tol: float =
         name, analytic.shape, float(diff.max(initial=0) / scale), worst,
         float(analytic[worst]) if diff.size else 0.0,
         float(numerical[worst]) if diff.size else 0.0, tol,
+        ratio=constant_ratio(analytic, numerical, floor),
     )
+
+
+def _finding(name: str, shape: tuple[int, ...], hint: str) -> GradientCheck:
+    """A failing row for a broken rule of the layer contract: no numbers to compare."""
+    return GradientCheck(name, shape, np.inf, (), np.nan, np.nan, 0.0, hint=hint)
 
 
 def check_layer(
@@ -180,30 +246,72 @@ def check_layer(
 
     Works for any object with ``forward``, ``backward`` and ``param_names`` (each
     parameter ``W`` with its gradient ``dW``).  ``x``: ``(N, D)`` float64.
+    Besides one row per gradient, a failing row reports a ``backward`` that modified
+    ``dout`` ("dout modified in place"), or whose right gradient ``dW`` did not double
+    when called a second time ("dW accumulates": it was overwritten, not added to).
     """
     x = np.array(x)  # our own copy: it gets perturbed
     params = {name: getattr(layer, name) for name in getattr(layer, "param_names", ())}
     require_float64(x=x, **params)
     out = layer.forward(x)
     dout = np.random.default_rng(seed).standard_normal(out.shape)
-    dout_before = dout.copy()
     for name in params:
-        getattr(layer, "d" + name).fill(0)
-    dx = layer.backward(dout)
-    if not np.array_equal(dout, dout_before):
-        raise AssertionError(f"{type(layer).__name__}.backward modified dout in place; work on a copy")
-    analytic = {name: getattr(layer, "d" + name).copy() for name in params}
+        _gradient_of(layer, name).fill(0)
+    dx, changed = _backward(layer, dout)
+    first = {name: _gradient_of(layer, name).copy() for name in params}
+    layer.forward(x)  # a second batch through the same layer: its gradient adds to the first
+    _backward(layer, dout)
+    second = {name: _gradient_of(layer, name).copy() for name in params}
 
     def f() -> np.ndarray:
         return layer.forward(x)
 
     size = float(np.abs(out * dout).sum())  # the checked scalar is Σ out · dout
-    report = GradCheckReport()
+    report, broken = GradCheckReport(), []
     if dx is not None:
         report.append(compare("dx", dx, numerical_gradient(f, x, dout, h), tol, size))
     for name, value in params.items():
-        report.append(compare("d" + name, analytic[name], numerical_gradient(f, value, dout, h), tol, size))
+        row = compare("d" + name, first[name], numerical_gradient(f, value, dout, h), tol, size)
+        report.append(row)
+        twice = compare(f"d{name} accumulates", second[name], 2 * first[name], tol, size)
+        # A wrong gradient is reported once, as itself; only a right one is checked for adding up.
+        if row.passed and not twice.passed:
+            twice.hint = (f"backward must ADD into d{name} (`d{name} += …`), not rebind it "
+                          f"(`d{name} = …`): called twice it must leave twice the gradient, "
+                          "or shared weights and accumulated batches lose gradient")
+            broken.append(twice)
+    if changed is not None:
+        changed.hint = (f"{type(layer).__name__}.backward changed the dout it was given "
+                        "(`dout *= …`, `dout[mask] = 0`), which the caller still needs: "
+                        "compute a new array (`dx = dout * …`), or start with "
+                        "`dout = dout.copy()`")
+        broken.append(changed)
+    report.extend(broken)  # after the gradients, which they would otherwise push down
     return report
+
+
+def _gradient_of(layer: Any, name: str) -> np.ndarray:
+    """``layer.d<name>``, or a clear error if the layer never created it."""
+    grad = getattr(layer, "d" + name, None)
+    if grad is None:
+        raise AttributeError(f"{type(layer).__name__} lists {name!r} in param_names but has no "
+                             f"d{name}: create it next to {name}, e.g. self.d{name} = "
+                             f"np.zeros_like(self.{name})")
+    return grad
+
+
+def _backward(layer: Any, dout: np.ndarray) -> tuple[Any, GradientCheck | None]:
+    """``layer.backward`` on a copy of ``dout``: ``(dx, None)``, or ``(dx, a failing row)``.
+
+    The row appears when backward changed its copy; it compares the copy ("analytic")
+    with the untouched ``dout``.
+    """
+    given = dout.copy()
+    dx = layer.backward(given)
+    dx = None if dx is None else np.array(dx)  # a copy: the next call may reuse its buffer
+    if np.array_equal(given, dout):
+        return dx, None
+    return dx, compare("dout modified in place", given, dout, tol=0.0)  # any change fails
 
 
 def check_loss(loss: Any, p: np.ndarray, y: np.ndarray, h: float = STEP, tol: float = GOOD) -> GradCheckReport:
@@ -222,7 +330,11 @@ def check_model(
     """Check the gradient of ``loss(model(x), y)`` with respect to every model parameter.
 
     ``model`` needs ``forward``, ``backward``, ``zero_grad`` and ``parameters()``
-    returning ``(name, value, grad)``; build it with ``dtype=np.float64``.
+    returning ``(name, value, grad)``; build it with ``dtype=np.float64``.  A model
+    with flat ``params`` and ``grads`` vectors (``Sequential``, the autoencoders) must
+    still hold every parameter and gradient in them after ``backward``: a layer that
+    rebound one (``self.dW = …``) is reported instead, since the optimizer, which updates
+    ``params`` from ``grads``, would never see it.
     """
     named = model.parameters()
     require_float64(x=x, y=y, **{name: value for name, value, _ in named})
@@ -233,8 +345,30 @@ def check_model(
     model.zero_grad()
     size = abs(f())
     model.backward(loss.backward())
-    analytic = [(name, value, grad.copy()) for name, value, grad in named]
+    unbound = _unbound(model)
+    if unbound:
+        return unbound
+    analytic = [(name, value, grad.copy()) for name, value, grad in model.parameters()]
     return GradCheckReport(
         compare("d" + name, grad, numerical_gradient(f, value, 1.0, h), tol, size)
         for name, value, grad in analytic
     )
+
+
+def _unbound(model: Any) -> GradCheckReport:
+    """A failing row for each parameter or gradient that is no view of the model's vectors."""
+    flat = {"params": getattr(model, "params", None), "grads": getattr(model, "grads", None)}
+    if flat["params"] is None or flat["grads"] is None:
+        return GradCheckReport()  # a model without flat vectors: nothing to share
+    report = GradCheckReport()
+    for name, value, grad in model.parameters():
+        layer, _, short = name.rpartition(".")  # "0.W" → layer "0", parameter "W"
+        for attr, array, vector in ((short, value, "params"), ("d" + short, grad, "grads")):
+            if not np.shares_memory(array, flat[vector]):
+                report.append(_finding(
+                    f"{layer}.{attr} not in model.{vector}".lstrip("."), np.shape(array),
+                    f"layer {layer} rebound {attr} (`self.{attr} = …`), so it is no longer a "
+                    f"view of model.{vector} and the optimizer, which reads model.grads and "
+                    f"updates model.params, never sees it: write into it, `self.{attr} += …` "
+                    f"or `self.{attr}[...] = …`"))
+    return report

@@ -21,12 +21,12 @@ import sys
 import traceback
 from typing import NoReturn
 
-from tinyae.cli import doctor, experiment, train
+from tinyae.cli import doctor, experiment, train, workbook
 from tinyae.cli.errors import UsageError, bug_line
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
-SUBCOMMANDS = (train, doctor, experiment)
+SUBCOMMANDS = (train, doctor, experiment, workbook)
 
 TOP_EXAMPLES = """\
 examples:

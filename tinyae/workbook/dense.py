@@ -1,0 +1,143 @@
+"""Exercises 1.1 and 1.2: the dense layer ``out = x @ W + b`` and its three gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyae.workbook import layercheck
+from tinyae.workbook.diagnose import expect_array
+from tinyae.workbook.layercheck import make, set_params
+from tinyae.workbook.task import Part, Task, attempt_pure, formula
+
+TUTORIAL = "tutorials/01_dense_and_backprop.py"
+
+CODE = '''\
+class Dense(tinyae.Layer):
+    """Fully connected layer ``out = x @ W + b``: x (N, n_in) → out (N, n_out).
+
+    ``W`` (n_in, n_out) starts Glorot-uniform, ``b`` (n_out,) at 0.  The gradient of
+    ``W`` is ``dW`` and that of ``b`` is ``db``; ``backward`` adds into them.
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(self, n_in: int, n_out: int, rng: np.random.Generator | int = 0) -> None:
+        self.n_in, self.n_out = n_in, n_out
+        self.reset_parameters(np.random.default_rng(rng))
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+
+    def reset_parameters(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform ``W`` and zero ``b`` (``Sequential`` calls this with its own rng)."""
+        self.W = tinyae.init.glorot((self.n_in, self.n_out), rng)
+        self.b = np.zeros(self.n_out)
+
+    def output_dim(self, n_in: int) -> int:
+        """The output width, which ``Sequential`` asks every layer for."""
+        return self.n_out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Exercise 1.1: ``out = x @ W + b``.
+
+        Shapes: x (N, n_in) @ W (n_in, n_out) → (N, n_out); b (n_out,) is added to
+        every row (broadcasting).  Cache ``x`` as ``self.x``: backward needs it.
+        Derived in tutorial 01, section 1.
+        """
+        # solution 1.1
+        self.x = x  # dW = xᵀ @ dout needs the input
+        return x @ self.W + self.b
+        # end
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Exercise 1.2: add ∂L/∂W and ∂L/∂b into ``dW``, ``db``; return ∂L/∂x.
+
+        ``dout = ∂L/∂out`` has shape (N, n_out).  Then
+
+        * ``dW += xᵀ @ dout``    (n_in, N) @ (N, n_out) → (n_in, n_out)
+        * ``db += Σ_n dout[n]``  (n_out,): the sum over the batch
+        * ``dx = dout @ Wᵀ``     (N, n_out) @ (n_out, n_in) → (N, n_in), returned
+
+        The products already sum over the N samples and the loss already divided by N:
+        do not average again.  Use ``+=`` (gradients accumulate until ``zero_grad``) and
+        never change ``dout`` itself.  Derived in tutorial 01, section 2.
+        """
+        # solution 1.2
+        self.dW += self.x.T @ dout
+        self.db += dout.sum(axis=0)
+        return dout @ self.W.T
+        # end
+'''
+
+
+def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The reference forward: ``x @ W + b``."""
+    return x @ W + b
+
+
+def case(N: int, n_in: int, n_out: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A batch x (N, n_in) and parameters W (n_in, n_out), b (n_out,), all non-zero."""
+    rng = np.random.default_rng(seed)
+    x, W = rng.standard_normal((N, n_in)), rng.standard_normal((n_in, n_out))
+    return x, {"W": W, "b": rng.standard_normal(n_out)}
+
+
+# A square W first: with it the classic shape mistakes still run and give their own numbers.
+SHAPES = ((5, 4, 4), (6, 3, 2))
+
+
+def check_forward(Dense: type) -> str:
+    """Exercise 1.1: ``forward`` against ``x @ W + b`` on a square and a rectangular W."""
+    for seed, (N, n_in, n_out) in enumerate(SHAPES):
+        x, params = case(N, n_in, n_out, seed)
+        layer = make(Dense, n_in, n_out)
+        set_params(layer, params)
+        out = attempt_pure(f"{Dense.__name__}.forward", layer.forward, x=x)
+        W, b = params["W"], params["b"]
+        wrong = [(x @ W, "out = x @ W: the bias is missing; out = x @ W + b, with b added to "
+                         "every row.")]
+        if n_in == n_out:  # only then does the transposed product run
+            wrong.append((x @ W.T + b, "out uses Wᵀ: W has shape (n_in, n_out), so x (N, n_in) "
+                                       "@ W is already (N, n_out); no transpose in forward."))
+        expect_array("out", out, affine(x, W, b), candidates=wrong)
+    return "forward matches x @ W + b for W of shapes (4, 4) and (3, 2)."
+
+
+def backward_mistakes(x: np.ndarray, dout: np.ndarray, W: np.ndarray, b: np.ndarray) -> dict:
+    """The classic wrong dx that still runs: ``dout @ W`` (only a square W lets it run)."""
+    if W.shape[0] != W.shape[1]:
+        return {}
+    return {"dx": [(dout @ W, "dx = dout @ W: the transpose is missing. dx = dout @ Wᵀ, "
+                              "(N, n_out) @ (n_out, n_in) → (N, n_in); with a square W the "
+                              "shapes fit by accident and the numbers are wrong.")]}
+
+
+AVERAGED = ("{g} is exactly 1/N = 1/{N} of the right gradient: you averaged over the batch. "
+            "Don't: the loss already divided by N (its reduction), so the sum over the batch "
+            "is the gradient; dividing again makes every step N times smaller.")
+
+
+def check_backward(Dense: type) -> str:
+    """Exercise 1.2: dx, dW and db against the numerical gradients of ``x @ W + b``."""
+    details = []
+    for seed, (N, n_in, n_out) in enumerate(SHAPES):
+        x, params = case(N, n_in, n_out, seed)
+        layer = make(Dense, n_in, n_out)
+        set_params(layer, params)
+        ratios = {g: {1 / N: AVERAGED.format(g=g, N=N)} for g in ("dW", "db")}
+        details.append(layercheck.check_backward(
+            layer, x, params, reference=affine, cache=lambda x: {"x": x}, fix="1.1",
+            candidates=backward_mistakes, ratios=ratios))
+    return "\n\n".join(details)
+
+
+PART = Part(
+    heading="1. The dense layer",
+    intro="Every network in tinyae is built from layers with `forward(x)`, which caches what "
+          "the backward pass needs, and `backward(dout)`, which adds the parameter gradients "
+          "into `dW`, `db` and returns `dx`. Your `Dense` follows that contract, so it works "
+          "inside `tinyae.Sequential` and with `tinyae.check_layer`.",
+    code=CODE,
+    tasks=(
+        Task("1.1", "Dense.forward", 2, TUTORIAL, "Dense", formula(CODE, "1.1"), check_forward),
+        Task("1.2", "Dense.backward", 4, TUTORIAL, "Dense", formula(CODE, "1.2"), check_backward),
+    ),
+)

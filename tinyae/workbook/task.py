@@ -1,0 +1,189 @@
+"""What an exercise is, what checking it returns, and how a student's crash reads.
+
+A ``Task`` is one exercise: an id ("1.2"), a title, its points, the tutorial that
+derives it, the workbook name it checks (``"Dense"``), the formula to implement, and
+its ``check``.  A check calls the student's code and either returns details (the
+gradient-check table, a measured loss, …) or raises ``Mistake`` with a hint that says
+*what* is wrong and *why*.  ``attempt`` runs one piece of student code and turns any
+exception it raises into such a ``Mistake``, naming the exception and the line.
+
+A ``Part`` is one code cell of the workbook: a class or function written out in full
+(the answer), with the lines a student writes between ``# solution <id>`` and
+``# end`` markers.  The skeleton, the answer key and the notebook are all made from it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tinyae
+
+SOLUTION = re.compile(r"^(?P<indent>[ ]*)# solution (?P<id>\S+)$")
+END = re.compile(r"^[ ]*# end$")
+# Frames in these folders are library code; the student's line is the last frame outside.
+LIBRARY_DIRS = (str(Path(tinyae.__file__).parent), str(Path(np.__file__).parent))
+
+
+class Mistake(Exception):
+    """A check found something wrong: ``hint`` says what and why; ``details`` may add a table."""
+
+    def __init__(self, hint: str, details: str = "") -> None:
+        super().__init__(hint)
+        self.hint, self.details = hint, details
+
+
+@dataclass(frozen=True)
+class Task:
+    """One exercise of the workbook.
+
+    ``check(obj) -> details`` receives the student's class or function (``name`` in the
+    workbook) and raises ``Mistake`` when something is wrong.
+    """
+
+    id: str
+    title: str
+    points: int
+    tutorial: str
+    name: str
+    formula: str
+    check: Callable[[Any], str] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One code cell of the workbook and the tasks whose blanks it holds.
+
+    ``code`` is the answer, with each blank between ``# solution <id>`` and ``# end``.
+    """
+
+    heading: str
+    intro: str
+    code: str
+    tasks: tuple[Task, ...]
+
+
+@dataclass
+class TaskResult:
+    """The outcome of one task; ``dataclasses.asdict`` makes it JSON-ready.
+
+    ``points`` are the points earned (all or nothing), ``hint`` says what is wrong and
+    why (``""`` when passed), ``details`` may hold a gradient-check table or a figure.
+    """
+
+    task_id: str
+    title: str
+    points: float
+    max_points: float
+    passed: bool
+    hint: str = ""
+    details: str = ""
+
+    def __str__(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        line = f"{mark} {self.task_id} {self.title}  {self.points:g}/{self.max_points:g}"
+        if self.hint:
+            line += f"  — {self.hint.splitlines()[0]}"
+        return line
+
+
+def blank_code(code: str, solved: bool) -> str:
+    """``code`` with each ``# solution <id>`` … ``# end`` block filled in or blanked.
+
+    Solved: the marker lines are dropped and the answer stays.  Blank: the block becomes
+    one ``raise NotImplementedError("Exercise <id>: …")`` at the block's indentation.
+    """
+    out: list[str] = []
+    owner, function, block = "", "", None
+    for line in code.splitlines():
+        start, stop = SOLUTION.match(line), END.match(line)
+        if m := re.match(r"^class (\w+)", line):
+            owner = m[1] + "."
+        elif m := re.match(r"^def (\w+)", line):
+            owner, function = "", m[1]
+        elif m := re.match(r"^\s+def (\w+)", line):
+            function = owner + m[1]
+        if start:
+            block = start
+            if not solved:
+                message = f"Exercise {start['id']}: {function} is not written yet"
+                out.append(f'{start["indent"]}raise NotImplementedError("{message}")')
+        elif stop and block:
+            block = None
+        elif solved or block is None:
+            out.append(line)
+    if block is not None:
+        raise ValueError(f"'# solution {block['id']}' has no '# end'")
+    return "\n".join(out)
+
+
+def formula(code: str, task_id: str) -> str:
+    """The docstrings of the functions in ``code`` holding a blank of ``task_id``, joined.
+
+    This is the formula and the shapes the student implements, stated once: in the
+    docstring the student reads above the blank.
+    """
+    marks = [number for number, line in enumerate(code.splitlines(), start=1)
+             if (m := SOLUTION.match(line)) and m["id"] == task_id]
+    if not marks:
+        raise ValueError(f"the code has no '# solution {task_id}' block")
+    docs = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.FunctionDef) and any(
+                node.lineno <= mark <= (node.end_lineno or 0) for mark in marks):
+            docs.append(f"{node.name}: {ast.get_docstring(node) or ''}")
+    return "\n\n".join(docs)
+
+
+def attempt(doing: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``: the student's code; any exception becomes a ``Mistake``.
+
+    ``doing`` names what was called (``"Dense.backward"``) for the hint.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as error:  # a student's bug of any kind is a result, never a crash
+        raise Mistake(crash_hint(error, doing)) from error
+
+
+def attempt_pure(doing: str, fn: Callable[..., Any], **inputs: np.ndarray) -> Any:
+    """``attempt(doing, fn, *copies of the inputs)``; also a ``Mistake`` if fn changed one.
+
+    ``inputs`` are passed positionally, in order; their names are for the hint.
+    """
+    copies = {name: value.copy() for name, value in inputs.items()}
+    out = attempt(doing, fn, *copies.values())
+    for name, value in inputs.items():
+        if not np.array_equal(copies[name], value, equal_nan=True):
+            raise Mistake(f"{doing} changed its input {name} in place (`{name} -= …`, "
+                          f"`{name}[…] = …`, `out={name}`): {name} belongs to the caller, which "
+                          f"may still need it — the layer before cached it for its own backward. "
+                          f"Compute a new array instead.")
+    return out
+
+
+def crash_hint(error: BaseException, doing: str) -> str:
+    """What crashed, where (file and line, with its text) and what that usually means."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [f for f in frames if not f.filename.startswith(LIBRARY_DIRS)]
+    frame = (own or frames)[-1]  # never empty: the exception passed through `attempt`
+    # A Jupyter cell's file is a temporary ipykernel_<pid>/<hash>.py: name the cell instead.
+    file = "your cell" if "ipykernel_" in frame.filename else Path(frame.filename).name
+    where = f"{file}, line {frame.lineno}"
+    line = f": `{frame.line.strip()}`" if frame.line else ""
+    if isinstance(error, NotImplementedError):
+        return (f"{doing} is not written yet (NotImplementedError, {where}). Replace the "
+                f"`raise NotImplementedError(…)` with your code; its docstring gives the "
+                f"formula and the shapes.")
+    hint = f"{doing} crashed with {type(error).__name__}: {error} (at {where}{line})"
+    if isinstance(error, ValueError) and re.search(r"shape|broadcast|matmul|dimension", str(error)):
+        hint += (". The shapes do not fit: write the shape of every array next to the "
+                 "formula in the docstring and check each product.")
+    return hint
