@@ -21,13 +21,10 @@ from typing import Any
 import numpy as np
 
 from tinyae.registry import lookup
-from tinyae.workbook import activations, capstone, dense, losses, optimizers, vae
+from tinyae.workbook.parts import PARTS, TASKS
 from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
-from tinyae.workbook.task import Mistake, Part, Task, TaskResult, crash_hint
+from tinyae.workbook.task import Mistake, Task, TaskResult, crash_hint
 
-PARTS: tuple[Part, ...] = (dense.PART, activations.PART, losses.PART, optimizers.PART, vae.PART,
-                          capstone.PART)
-TASKS: list[Task] = [task for part in PARTS for task in part.tasks]
 # The tasks that check a class (the others check a function), read from the parts' code.
 CLASS_TASKS = {task.id for part in PARTS for task in part.tasks
                if re.search(rf"^class {task.name}\b", part.code, re.MULTILINE)}

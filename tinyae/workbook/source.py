@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyae.notebook import notebook_json
+from tinyae.workbook.parts import PARTS
 from tinyae.workbook.task import Part, blank_code, crash_hint
 
 NAMES = ("workbook.py", "workbook.ipynb")
@@ -131,8 +132,6 @@ def write_workbook(folder: str | Path, solved: bool = False, notebook: bool = Fa
     notebook with a check cell after each exercise.  Never overwrites: a folder that
     already holds a workbook or a README raises ``FileExistsError``.
     """
-    from tinyae.workbook import PARTS  # the package assembles the parts; import it late
-
     folder = Path(folder)
     name = NAMES[1] if notebook else NAMES[0]
     existing = [folder / n for n in (*NAMES, "README.md") if (folder / n).exists()]
