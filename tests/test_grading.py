@@ -150,3 +150,12 @@ def test_grade_class_gives_every_student_a_row_whatever_is_in_the_folder(solved,
 def test_grade_class_needs_student_folders(tmp_path):
     with pytest.raises(FileNotFoundError, match="no sub-folders"):
         grade_class(tmp_path, tmp_path / "grades.csv")
+
+
+def test_grading_processes_use_one_blas_thread_unless_the_teacher_chose(monkeypatch):
+    from tinyae.workbook.grading import _child_env
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert _child_env()["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert _child_env()["OPENBLAS_NUM_THREADS"] == "2"

@@ -29,13 +29,20 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import tinyae
 from tinyae.workbook import (
-    TASKS, Task, TaskResult, WorkbookError, check_task, get_task, load_workbook,
+    TASKS,
+    Task,
+    TaskResult,
+    WorkbookError,
+    check_task,
+    get_task,
+    load_workbook,
 )
 
 DEFAULT_TIMEOUT = 60.0  # seconds per task: the checks take ~1 s, a student's loop forever
@@ -122,9 +129,13 @@ def _child_env() -> dict[str, str]:
 
     The child imports this very tinyae (its folder goes first on PYTHONPATH, wherever
     the child's working directory is), and draws figures without a window: ``plt.show()``
-    in a student's code must not wait for someone to close it.
+    in a student's code must not wait for someone to close it.  One BLAS thread unless
+    the teacher set another number: the checks multiply small matrices, and on a busy
+    machine BLAS threads waiting for a core made the capstone 6-18 times slower, close to
+    the time limit.
     """
     env = dict(os.environ, MPLBACKEND="Agg")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     root = str(Path(tinyae.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH", "")]))
     return env
