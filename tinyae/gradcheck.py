@@ -224,8 +224,8 @@ def compare(name: str, analytic: np.ndarray, numerical: np.ndarray, tol: float =
     diff = np.abs(analytic - numerical)
     floor = FLOOR * max(1.0, size)
     scale = max(np.abs(analytic).max(initial=0), np.abs(numerical).max(initial=0), floor)
-    worst = np.unravel_index(np.argmax(diff), diff.shape) if diff.size else ()
-    worst = tuple(int(i) for i in worst)
+    where = np.unravel_index(np.argmax(diff), diff.shape) if diff.size else ()
+    worst = tuple(int(i) for i in where)
     return GradientCheck(
         name, analytic.shape, float(diff.max(initial=0) / scale), worst,
         float(analytic[worst]) if diff.size else 0.0,
