@@ -24,6 +24,7 @@ import numpy as np
 
 import tinyae
 from tinyae import Dense, MSE, Sequential, Sigmoid, check_layer, check_model
+from tinyae import plot
 from tinyae.gradcheck import centred_difference
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"  # the tests set it: fewer, smaller steps
@@ -180,8 +181,7 @@ ax.set_xlabel("step h")
 ax.set_ylabel("relative error of the numerical dx")
 ax.set_title("centred differences of σ: rounding (left) vs truncation (right)")
 fig.tight_layout()
-fig.savefig(FIGURES / "step_size.png", dpi=100)
-plt.close(fig)
+plot.save(fig, FIGURES / "step_size.png")
 best = hs[np.argmin(errors)]
 print(f"smallest error {errors.min():.1e} at h = {best:.0e}; "
       f"at h = {hs[0]:.0e} it is {errors[0]:.1e}, at h = {hs[-1]:.0e} it is {errors[-1]:.1e}")

@@ -180,8 +180,7 @@ ax.set_ylabel("value")
 ax.set_title("question 3: reconstructing one row of 84 values")
 ax.legend()
 fig.tight_layout()
-fig.savefig(FIGURES / "identity.png", dpi=100)
-plt.close(fig)
+plot.save(fig, FIGURES / "identity.png")
 
 # %% [markdown]
 # The figure shows one sample: the plain model's output is noise around 1.109, while
