@@ -11,8 +11,9 @@
 # compare them with `tinyae.Dense`, check them against finite differences with
 # `tinyae.check_layer`, and then write a layer of your own and check it the same way.
 #
-# Run it as a script (`python tutorials/01_dense_and_backprop.py`) or cell by cell in
-# Jupyter / VS Code. Figures go to `tutorials/figures/01_dense_and_backprop/` (or to
+# Run it as a script (`python tutorials/01_dense_and_backprop.py`) or as the notebook
+# beside it (`01_dense_and_backprop.ipynb`), where each figure appears below its cell.
+# Figures are also saved to `tutorials/figures/01_dense_and_backprop/` (or to
 # `$TINYAE_FIGURES/01_dense_and_backprop/`).
 
 # %%
