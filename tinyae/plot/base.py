@@ -90,7 +90,8 @@ def _display_once(fig: Figure) -> None:
     from IPython.display import display
 
     display(fig)
-    fig._ipython_display_ = _QuietInCell(fig, get_ipython().execution_count)
+    quiet = _QuietInCell(fig, get_ipython().execution_count)
+    fig._ipython_display_ = quiet  # type: ignore[attr-defined]
 
 
 class _QuietInCell:
@@ -111,7 +112,7 @@ class _QuietInCell:
         from IPython.display import display
 
         if get_ipython().execution_count != self.cell:
-            del self.fig._ipython_display_
+            del self.fig._ipython_display_  # type: ignore[attr-defined]
             display(self.fig)
 
 
