@@ -1,6 +1,12 @@
 """fit: batches, history, validation, callbacks, NaN handling, uint8 scaling, determinism."""
 
 import json
+import os
+import re
+import select
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +187,103 @@ def test_fit_adds_each_penalty_to_the_loss_and_records_it_by_name():
     for each in (strong, free):
         fit(each, x, loss=BCE(), optimizer=SGD(0.1), epochs=3, batch_size=16, verbose=False)
     assert np.linalg.norm(strong.params) < 0.5 * np.linalg.norm(free.params)
+
+
+# --- the progress line: live on a terminal, one line per epoch elsewhere ------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A tiny fit in a subprocess; stderr gets the summary lines it should print, made from the
+# history it returned, and the epoch times.
+FIT = """
+import sys
+import numpy as np
+import tinyae.train as T
+from tinyae import MSE, SGD, Dense, Sequential
+T.REDRAW_SECONDS = {redraw}
+x = np.random.default_rng(0).uniform(size=({n}, 4))
+model = Sequential([Dense(4, 4)], seed=0)
+try:
+    h = T.fit(model, x, loss=MSE(), optimizer=SGD({lr}), epochs={epochs}, batch_size={batch})
+except T.TrainingError:
+    print("error: training stopped")
+    sys.exit(0)
+for e in range(h.epochs):
+    print(T._progress_line(e, {epochs}, {n}, {{k: v[e] for k, v in h.items()}}), file=sys.stderr)
+print(*h["seconds"], file=sys.stderr)
+"""
+
+
+def run_fit(terminal: bool, redraw: float = 0.0, n: int = 64, lr: float = 0.1, epochs: int = 2,
+            batch: int = 16) -> tuple[str, list[str], list[float]]:
+    """Stdout (on a terminal or a pipe), the expected summary lines, and the epoch times."""
+    code = FIT.format(redraw=redraw, n=n, lr=lr, epochs=epochs, batch=batch)
+    out, err = run_python(["-c", code], terminal)
+    *summaries, seconds = err.splitlines() or [""]
+    return out, summaries, [float(s) for s in seconds.split()]
+
+
+def run_python(args: list[str], terminal: bool) -> tuple[str, str]:
+    """Run ``python *args``, its stdout a pseudo-terminal or a pipe; return stdout, stderr."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TINYAE_OFFLINE": "1", "MPLBACKEND": "Agg"}
+    if not terminal:
+        result = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                                timeout=120, env=env, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout, result.stderr
+    pty = pytest.importorskip("pty")  # POSIX only
+    parent, child = pty.openpty()
+    with subprocess.Popen([sys.executable, *args], stdout=child, stderr=subprocess.PIPE,
+                          env=env) as process:
+        os.close(child)
+        chunks = []
+        while select.select([parent], [], [], 120)[0]:
+            try:
+                chunk = os.read(parent, 4096)
+            except OSError:  # Linux: the other end closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(parent)
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=120) == 0, err
+    # A terminal turns "\n" into "\r\n"; undo that to see what fit printed.
+    return b"".join(chunks).decode().replace("\r\n", "\n"), err
+
+
+def test_on_a_terminal_a_live_line_counts_the_batches_then_becomes_the_summary():
+    out, summaries, _ = run_fit(terminal=True)
+    lines = out.removesuffix("\n").split("\n")  # not splitlines(): it splits at "\r" too
+    assert len(lines) == 2  # one line per epoch on screen
+    for epoch, (line, summary) in enumerate(zip(lines, summaries), start=1):
+        *live, last = line.split("\r")[1:]
+        assert [text.split("  ")[:2] for text in live] == [
+            [f"epoch {epoch}/2", f"batch {i}/4"] for i in range(1, 5)]
+        assert all(" s  ETA " in text and "  loss " in text for text in live)
+        assert last.rstrip() == summary and len(last) >= len(live[-1])  # covers the live line
+
+
+def test_on_a_pipe_exactly_one_line_per_epoch():
+    out, summaries, _ = run_fit(terminal=False)
+    assert out.removesuffix("\n").split("\n") == summaries and "\r" not in out and "batch" not in out
+
+
+def test_the_live_line_is_redrawn_a_few_times_a_second_at_most():
+    out, _, seconds = run_fit(terminal=True, redraw=0.25, n=3000, epochs=1, batch=1)
+    draws = out.count("batch ")
+    assert 1 <= draws <= 1 + seconds[0] / 0.25  # 3000 batches, a handful of redraws
+
+
+def test_a_training_error_starts_on_a_line_of_its_own():
+    out, _, _ = run_fit(terminal=True, lr=1e30, n=64, epochs=50)
+    live, error = out.removesuffix("\n").split("\n")[-2:]
+    assert "batch " in live and error == "error: training stopped"
+
+
+def test_tinyae_train_on_a_terminal_shows_the_live_line(tmp_path):
+    args = ["-m", "tinyae", "train", "--dataset", "mnist-mini", "--limit", "512", "--epochs", "1",
+            "--batch-size", "64", "--out", str(tmp_path)]
+    out, _ = run_python(args, terminal=True)
+    assert "\repoch 1/1  batch 1/8  " in out
+    assert re.search(r"\repoch 1/1  512 samples  [\d.]+ s  loss [\d.]+ .*\n", out)

@@ -36,21 +36,24 @@ FIGURES = {
 SOLUTION_FIGURES = {"04_first_autoencoder": ["04_first_autoencoder_solutions/latent_scatter.png"]}
 
 
-def run_script(script: Path, tmp_path: Path) -> subprocess.CompletedProcess:
-    """Run ``script`` with the test environment; return the finished process."""
-    figures = tmp_path / "figures"
-    env = {
+def quick_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a test run: quick, offline, figures and caches under ``tmp_path``."""
+    return {
         **os.environ,
         "TINYAE_QUICK": "1",
         "TINYAE_OFFLINE": "1",
-        "TINYAE_FIGURES": str(figures),
+        "TINYAE_FIGURES": str(tmp_path / "figures"),
         "TINYAE_CACHE_DIR": str(tmp_path / "cache"),
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": str(tmp_path / "mplconfig"),
         "OPENBLAS_NUM_THREADS": "1",
     }
-    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT)
+
+
+def run_script(script: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ``script`` with the test environment; return the finished process."""
+    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=quick_env(tmp_path),
+                          capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def assert_ran(result: subprocess.CompletedProcess, script: Path) -> None:
@@ -101,4 +104,4 @@ def test_readme_lists_every_tutorial():
     readme = (TUTORIALS_DIR / "README.md").read_text(encoding="utf-8")
     for script in TUTORIALS:
         assert script.name in readme, f"README.md does not mention {script.name}"
-    assert "jupytext" in readme and "TINYAE_FIGURES" in readme
+    assert "python -m tools.sync_notebooks" in readme and "TINYAE_FIGURES" in readme

@@ -9,7 +9,8 @@ One step of training, for a batch ``x`` with target ``y`` (``y = x`` for an auto
     optimizer.step(model.params, model.grads)  # θ ← θ − …, in place
 
 ``fit`` repeats it over shuffled batches for a number of epochs, records per-epoch
-averages in a ``History``, and prints one progress line per epoch.
+averages in a ``History``, and prints one progress line per epoch (on a terminal, that
+line counts the batches while the epoch runs).
 
 A model is anything with ``forward``, ``backward``, ``zero_grad``, ``params`` and
 ``grads`` (``Sequential``, ``Autoencoder``, ``VAE``).  A model whose objective has
@@ -32,6 +33,8 @@ import numpy as np
 
 from tinyae.losses import Loss
 from tinyae.optim import Optimizer
+
+REDRAW_SECONDS = 0.25  # a terminal's live progress line is redrawn at most this often
 
 
 class TrainingError(RuntimeError):
@@ -208,24 +211,31 @@ def fit(
     ``validation_data`` is ``x_val`` or ``(x_val, y_val)``.  ``metrics`` maps names to
     losses reported alongside (e.g. ``{"mse": MSE()}``).  Shuffling draws from
     ``np.random.default_rng(seed)``.  Returns the ``History``; raises ``TrainingError``
-    (before the bad update is applied) if the loss becomes NaN or inf.
+    (before the bad update is applied) if the loss becomes NaN or inf.  ``verbose``
+    prints one line per epoch; on a terminal, while the epoch runs, that line shows
+    batch i/n, the time, the ETA and the running loss, redrawn in place.
     """
     _check_fit_arguments(x, y, epochs, batch_size)
     rng = np.random.default_rng(seed) if shuffle else None
     history, step = History(), 0
+    progress, n_batches = _Progress(verbose), math.ceil(len(x) / batch_size)
     for callback in callbacks:
         callback.on_train_begin(model)
     for epoch in range(epochs):
         start, sums = time.perf_counter(), {}
-        for idx in batches(len(x), batch_size, rng):
+        for i, idx in enumerate(batches(len(x), batch_size, rng), start=1):
             for callback in callbacks:
                 callback.on_batch_begin(model, step)
             terms = _train_step(model, x, y, idx, loss, optimizer, metrics)
             if not math.isfinite(terms["loss"]):
+                progress.stop()
                 raise TrainingError(_nan_message(terms, epoch, step, model, optimizer), history)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * len(idx)
             step += 1
+            if progress.due():
+                running = sums["loss"] / min(i * batch_size, len(x))
+                progress.draw(_batch_line(epoch, epochs, i, n_batches, start, running))
         record = {key: value / len(x) for key, value in sums.items()}
         if validation_data is not None:
             record.update(_validate(model, loss, validation_data, metrics))
@@ -233,8 +243,7 @@ def fit(
         for callback in callbacks:
             callback.on_epoch_end(model, epoch, record)
         history.add(record)
-        if verbose:
-            print(_progress_line(epoch, epochs, len(x), record), file=sys.stdout, flush=True)
+        progress.epoch_done(_progress_line(epoch, epochs, len(x), record))
         if any(callback.stop_training for callback in callbacks):
             break
     return history
@@ -290,3 +299,51 @@ def _progress_line(epoch: int, epochs: int, n: int, record: dict[str, float]) ->
     shown = {key: value for key, value in record.items() if key != "seconds" and "/" not in key}
     numbers = "  ".join(f"{key} {value:.4f}" for key, value in shown.items())
     return f"epoch {epoch + 1}/{epochs}  {n} samples  {record['seconds']:.1f} s  {numbers}"
+
+
+def _batch_line(epoch: int, epochs: int, i: int, n_batches: int, start: float, loss: float) -> str:
+    """The live line after batch ``i`` of ``n_batches``; the ETA assumes equally long batches."""
+    elapsed = time.perf_counter() - start
+    eta = elapsed / i * (n_batches - i)
+    return (f"epoch {epoch + 1}/{epochs}  batch {i}/{n_batches}  {elapsed:.1f} s  "
+            f"ETA {eta:.1f} s  loss {loss:.4f}")
+
+
+class _Progress:
+    """What ``fit`` prints: one line per epoch, and on a terminal a live line before it.
+
+    On a terminal (``sys.stdout.isatty()``) the line ``epoch 3/10  batch 41/79 …`` is
+    redrawn in place: ``\r`` returns to the start of the line, and spaces cover the rest
+    of a longer line drawn before.  At the end of the epoch the summary replaces it.
+    Redrawing is throttled to ``REDRAW_SECONDS``: printing after every batch of a small
+    model would cost more than the batch.  A pipe or a file gets the summary lines only:
+    a log would keep every redraw.  So does a notebook (ipykernel's stdout is no terminal)
+    when it is run by nbconvert and saved.
+    """
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose, self.live = verbose, verbose and sys.stdout.isatty()
+        self.width, self.drawn_at = 0, -math.inf
+
+    def due(self) -> bool:
+        """True when the live line should be redrawn now."""
+        return self.live and time.perf_counter() - self.drawn_at >= REDRAW_SECONDS
+
+    def draw(self, text: str, end: str = "") -> None:
+        """Write ``text`` over the current line (and ``end`` after it)."""
+        print("\r" + text.ljust(self.width), end=end, file=sys.stdout, flush=True)
+        self.width = 0 if end else len(text)
+        self.drawn_at = time.perf_counter()
+
+    def epoch_done(self, summary: str) -> None:
+        """Print the epoch's summary line (over the live line, on a terminal)."""
+        if self.live:
+            self.draw(summary, end="\n")
+        elif self.verbose:
+            print(summary, file=sys.stdout, flush=True)
+
+    def stop(self) -> None:
+        """Leave a live line drawn half-way, so that an error message gets a line of its own."""
+        if self.width:
+            print(file=sys.stdout, flush=True)
+            self.width = 0

@@ -12,8 +12,9 @@
 # `tinyae.check_layer`, and then write a layer of your own and check it the same way.
 # Last, you see where a model keeps the weights: one vector θ, with each `W` a view into it.
 #
-# Run it as a script (`python tutorials/01_dense_and_backprop.py`) or cell by cell in
-# Jupyter / VS Code. Figures go to `tutorials/figures/01_dense_and_backprop/` (or to
+# Run it as a script (`python tutorials/01_dense_and_backprop.py`) or as the notebook
+# beside it (`01_dense_and_backprop.ipynb`), where each figure appears below its cell.
+# Figures are also saved to `tutorials/figures/01_dense_and_backprop/` (or to
 # `$TINYAE_FIGURES/01_dense_and_backprop/`).
 
 # %%
@@ -24,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinyae
-from tinyae import MSE, Dense, Sequential, Sigmoid, check_layer, check_model
+from tinyae import MSE, Dense, Sequential, Sigmoid, check_layer, check_model, plot
 from tinyae.gradcheck import centred_difference
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"  # the tests set it: fewer, smaller steps
@@ -181,8 +182,7 @@ ax.set_xlabel("step h")
 ax.set_ylabel("relative error of the numerical dx")
 ax.set_title("centred differences of σ: rounding (left) vs truncation (right)")
 fig.tight_layout()
-fig.savefig(FIGURES / "step_size.png", dpi=100)
-plt.close(fig)
+plot.save(fig, FIGURES / "step_size.png")
 best = hs[np.argmin(errors)]
 print(f"smallest error {errors.min():.1e} at h = {best:.0e}; "
       f"at h = {hs[0]:.0e} it is {errors[0]:.1e}, at h = {hs[-1]:.0e} it is {errors[-1]:.1e}")

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from tinyae import BCE, Dense, ReLU, Sequential, Sigmoid, Tanh, dense_autoencoder, load_mnist
+from tinyae import plot
 from tinyae.diagnostics import measure
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"
@@ -62,8 +63,7 @@ for ax in axes:
     ax.set_xlabel("x")
     ax.legend()
 fig.tight_layout()
-fig.savefig(FIGURES / "activations.png", dpi=100)
-plt.close(fig)
+plot.save(fig, FIGURES / "activations.png")
 
 sigmoid_derivative = curves["Sigmoid"][1]
 assert abs(sigmoid_derivative.max() - 0.25) < 1e-12  # σ′(0) = ½ · ½
@@ -109,8 +109,7 @@ ax.set_ylabel("‖dW‖")
 ax.set_title("gradient size through 8 layers")
 ax.legend()
 fig.tight_layout()
-fig.savefig(FIGURES / "gradient_through_depth.png", dpi=100)
-plt.close(fig)
+plot.save(fig, FIGURES / "gradient_through_depth.png")
 
 assert stacks["sigmoid (glorot)"][0] < 1e-3 * stacks["sigmoid (glorot)"][-1]  # vanished
 assert stacks["relu (he)"][0] > 0.1 * stacks["relu (he)"][-1]  # kept its size

@@ -111,7 +111,7 @@ assert above > 1.2 * below  # BCE punishes the overshoot towards 1 harder
 plot.loss_vs_target(y=0.8, path=FIGURES / "loss_vs_target.png")
 
 # %% [markdown]
-# Open `loss_vs_target.png`. Left: the shifted BCE and MSE against p for y = 0.8, both
+# The figure (`loss_vs_target.png`), left: the shifted BCE and MSE against p for y = 0.8, both
 # zero at p = y. Right: raw BCE for several targets with its floor H(y) dashed — only the
 # targets 0 and 1 have a floor at 0.
 #

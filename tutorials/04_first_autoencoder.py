@@ -163,12 +163,16 @@ plot.filters(first_dense.W, n=36, path=FIGURES / "filters.png")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Exercise 1.** Train the blob network (all sigmoid, SGD lr = 1) with `MSE()` instead
-#    of `BCE()`. Does it escape the blob? Measure the collapse ratio.
-# 2. **Exercise 2.** Build a ReLU autoencoder with a 2-number code,
-#    `"784-128-2-128-784"`, train it and draw the codes of the test images coloured by
-#    digit with `plot.latent_scatter(model.encode(x), mnist.y_test)`.
-# 3. **Exercise 3.** Save the fixed model with `tinyae.save`, load it back with
-#    `tinyae.load` and check that its reconstructions are identical.
+# 1. **Exercise 1.** Train the blob network (all sigmoid, SGD lr = 1) with `MSE()`
+#    (`from tinyae import MSE`) instead of `BCE()`. Does it escape the blob? Measure the
+#    collapse ratio with `blob_report`.
+# 2. **Exercise 2.** Build an autoencoder with a 2-number code, `"784-128-2-128-784"`:
+#    ReLU hidden layers, but a linear code layer (`code="identity"`). Train it and draw the
+#    codes of the test images coloured by digit with
+#    `plot.latent_scatter(model.encode(x_test01), mnist.y_test)`. Then try a ReLU code
+#    (`code="relu"`) and print `model.encode(x_test01).std(axis=0)`: why is that code
+#    not really 2-D?
+# 3. **Exercise 3.** Save a trained model with `tinyae.save` (after `import tinyae`), load
+#    it back with `tinyae.load` and check that its reconstructions are identical.
 #
 # Solutions: `tutorials/solutions/04_first_autoencoder.py`.

@@ -34,7 +34,7 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 
 mnist = load_mnist("mnist-mini", dtype="uint8", verbose=False)
-x_raw = mnist.x_train[:2000 if QUICK else 5000]  # uint8, 0..255
+x_raw = mnist.x_train[:5000]  # uint8, 0..255 (training on them takes under a second)
 x01 = x_raw.astype(np.float32) / 255  # floats in [0, 1]
 
 # %% [markdown]
@@ -88,11 +88,10 @@ assert saturated_raw > 0.5 > saturated_scaled
 
 # %%
 print(f"a training image sums to {x01.sum(axis=1).mean():.1f} on average")
-epochs = 2 if QUICK else 4
 results = {}
 for output in ("softmax", "sigmoid"):
     ae = dense_autoencoder("784-128-64-28-64-128-784", hidden="relu", output=output, seed=0)
-    fit(ae, x_raw, loss=BCE(), optimizer=Adam(1e-3), epochs=epochs, batch_size=100, verbose=False)
+    fit(ae, x_raw, loss=BCE(), optimizer=Adam(1e-3), epochs=4, batch_size=100, verbose=False)
     p = ae.reconstruct(x01[:500])
     results[output] = p
     print(f"{output:8s} output: rows of p sum to {p.sum(axis=1).mean():7.2f}, "
@@ -104,13 +103,14 @@ plot.reconstructions(np.concatenate([x01[:8], x01[:8]]), both, n=16,
 assert abs(results["softmax"].sum(axis=1).mean() - 1) < 1e-3
 rel_softmax = relative_error(results["softmax"], x01[:500])
 assert rel_softmax > 1  # worse than drawing the mean image for every input
-assert relative_error(results["sigmoid"], x01[:500]) < rel_softmax - 0.5
+assert relative_error(results["sigmoid"], x01[:500]) < 0.8  # clearly better than the mean image
 
 # %% [markdown]
 # The relative error (MSE divided by the data's own variance — 1 means "no better than
-# predicting the mean image") of the softmax model stays above 1: softmax is for picking
-# one class out of many, not for 784 independent pixels. Use a sigmoid output for targets
-# in [0, 1], a linear one otherwise.
+# predicting the mean image") of the softmax model stays above 1 (about 1.6), while the
+# sigmoid model's falls to about 0.6 in the same four epochs: softmax is for picking one
+# class out of many, not for 784 independent pixels. Use a sigmoid output for targets in
+# [0, 1], a linear one otherwise.
 #
 # ## 3. The identity that cannot be learned (question 3)
 #
@@ -180,8 +180,7 @@ ax.set_ylabel("value")
 ax.set_title("question 3: reconstructing one row of 84 values")
 ax.legend()
 fig.tight_layout()
-fig.savefig(FIGURES / "identity.png", dpi=100)
-plt.close(fig)
+plot.save(fig, FIGURES / "identity.png")
 
 # %% [markdown]
 # The figure shows one sample: the plain model's output is noise around 1.109, while

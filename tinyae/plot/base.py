@@ -1,8 +1,9 @@
-"""What every figure shares: loading pyplot lazily, saving, and checking image arrays.
+"""What every figure shares: loading pyplot lazily, saving and showing, checking image arrays.
 
 matplotlib is imported inside ``_pyplot``, never at module level, so that
 ``import tinyae`` stays fast.  On a machine without a display (or under CI) the
-non-interactive "Agg" backend is selected first.
+non-interactive "Agg" backend is selected first.  ``save`` ends every figure: it
+writes the PNG and, inside a Jupyter notebook, displays the figure inline.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # only for type hints; never imported at run time
     from matplotlib.figure import Figure
 
 DPI = 100
-SavePath = str | os.PathLike | None  # where to save the PNG; None: keep the figure open
+SavePath = str | os.PathLike | None  # where to save the PNG; None: do not save it
 
 
 def _pyplot():
@@ -43,14 +44,76 @@ def _pyplot():
     return plt
 
 
-def _finish(fig: Figure, path: SavePath) -> Figure:
-    """Save ``fig`` as a PNG at ``path`` (making the folder) and close it; no-op for None."""
+def save(fig: Figure, path: SavePath = None) -> Figure:
+    """Save ``fig`` as a PNG at ``path`` (making the folder); in a notebook, also show it.
+
+    Every figure of tinyae ends here, and so should a figure drawn by hand
+    (``fig, ax = plt.subplots()`` … ``plot.save(fig, path)``), so that one rule holds:
+
+    * in a Jupyter notebook the figure is displayed where it is drawn, then closed;
+    * in a script it is saved and closed, so that long runs do not pile up open figures;
+      without a ``path`` it stays open (for ``plt.show()`` or more drawing).
+
+    Returns ``fig``; a closed figure can still be saved again with ``fig.savefig``.
+    """
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, format="png")
+    in_notebook = _inline_notebook()
+    if in_notebook:
+        _display_once(fig)
+    if in_notebook or path is not None:
         _pyplot().close(fig)
     return fig
+
+
+_finish = save  # the name the figure modules end with
+
+
+def _inline_notebook() -> bool:
+    """True inside a Jupyter kernel whose matplotlib backend draws figures into the notebook.
+
+    IPython is looked at only if something has imported it already: a script never does.
+    """
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()  # None in plain Python; a terminal IPython has no ``kernel``
+    return hasattr(shell, "kernel") and "inline" in _pyplot().get_backend()
+
+
+def _display_once(fig: Figure) -> None:
+    """Display ``fig`` in the notebook now, and not a second time when the cell returns it."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    display(fig)
+    quiet = _QuietInCell(fig, get_ipython().execution_count)
+    fig._ipython_display_ = quiet  # type: ignore[attr-defined]
+
+
+class _QuietInCell:
+    """``fig._ipython_display_`` once ``save`` has displayed ``fig`` in notebook cell ``cell``.
+
+    A cell ending in ``plot.reconstructions(...)`` returns the Figure, and Jupyter shows a
+    cell's result too: the same picture twice.  IPython asks an object's
+    ``_ipython_display_`` before anything else, so this one does nothing in that cell and,
+    from the next cell on (``fig`` alone in a cell), shows the figure as usual.  A class,
+    not a closure, so that the figure can still be pickled.
+    """
+
+    def __init__(self, fig: Figure, cell: int) -> None:
+        self.fig, self.cell = fig, cell
+
+    def __call__(self) -> None:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython().execution_count != self.cell:
+            del self.fig._ipython_display_  # type: ignore[attr-defined]
+            display(self.fig)
 
 
 def _as_images(x: np.ndarray, name: str) -> np.ndarray:

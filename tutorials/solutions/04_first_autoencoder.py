@@ -45,14 +45,28 @@ assert results["BCE"] > 0.9
 
 # %% [markdown]
 # ## Exercise 2: a 2-number code
+#
+# A ReLU outputs 0 wherever its input is negative, and passes back no gradient there. With
+# only two code units, one of them can end up negative for *every* image: it is dead, it
+# never learns again, and the "2-D" code is a line (here unit 1 is 0 for all test images;
+# with `seed=1` both units die and the code is a point). Nothing asks a code to be
+# positive — it is a coordinate in the plane — so the code layer is left linear
+# (`code="identity"`), while the hidden layers keep their ReLUs. We train both and check
+# that both linear code units vary.
 
 # %%
-model = dense_autoencoder("784-128-2-128-784", hidden="relu", output="sigmoid", seed=0)
-fit(model, x_train, loss=BCE(), optimizer=Adam(1e-3), epochs=EPOCHS, batch_size=64, verbose=False)
-z = model.encode(x_test01)
-plot.latent_scatter(z, mnist.y_test, path=FIGURES / "latent_scatter.png")
-print("codes z:", z.shape)
-assert z.shape == (len(x_test01), 2)
+models = {code: dense_autoencoder("784-128-2-128-784", hidden="relu", output="sigmoid",
+                                 code=code, seed=0) for code in ("relu", "identity")}
+codes = {}
+for code, ae in models.items():
+    fit(ae, x_train, loss=BCE(), optimizer=Adam(1e-3), epochs=EPOCHS, batch_size=64, verbose=False)
+    codes[code] = ae.encode(x_test01)
+    print(f"{code!r:10s} code: spread (std) of each unit over the test images "
+          f"{np.round(codes[code].std(axis=0), 3)}")
+plot.latent_scatter(codes["identity"], mnist.y_test, path=FIGURES / "latent_scatter.png")
+assert codes["identity"].shape == (len(x_test01), 2)
+assert np.any(np.all(codes["relu"] == 0, axis=0))  # a ReLU code unit dead for every image
+assert np.all(codes["identity"].std(axis=0) > 0.5)  # both linear units vary: a real 2-D code
 
 # %% [markdown]
 # ## Exercise 3: save and load
@@ -61,6 +75,7 @@ assert z.shape == (len(x_test01), 2)
 # `.npz`; `tinyae.load` rebuilds the model, so its predictions are bit-identical.
 
 # %%
+model = models["identity"]  # the 2-D code of exercise 2
 with tempfile.TemporaryDirectory() as folder:
     path = tinyae.save(model, Path(folder) / "ae.npz")
     loaded = tinyae.load(path)

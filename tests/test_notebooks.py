@@ -1,0 +1,183 @@
+"""The shipped notebooks: generated from their scripts, and run in a real Jupyter kernel.
+
+Each notebook runs top to bottom in an IPython kernel (nbclient + ipykernel) with the
+inline matplotlib backend, in quick mode, offline, with its figures and caches in a
+temporary folder, as the scripts do in test_tutorials.py.  It must raise nothing and show
+every figure it draws inline, exactly once, while still saving it to its file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from test_tutorials import FIGURES, TIMEOUT, TUTORIALS_DIR, quick_env
+
+REPO = TUTORIALS_DIR.parent
+INLINE = "module://matplotlib_inline.backend_inline"  # what Jupyter uses unless told otherwise
+SYNC = [sys.executable, "-m", "tools.sync_notebooks"]
+
+# The notebooks run in a kernel, each with the figures it must show and save
+# (relative to $TINYAE_FIGURES).  One line adds a notebook.
+NOTEBOOKS = {TUTORIALS_DIR / f"{stem}.ipynb": figures for stem, figures in FIGURES.items()}
+
+
+def run_in_kernel(nb: nbformat.NotebookNode, tmp_path: Path) -> nbformat.NotebookNode:
+    """Execute ``nb`` in a fresh kernel working in ``tmp_path``; return it with its outputs."""
+    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=quick_env(tmp_path) | {"MPLBACKEND": INLINE})
+    return nb
+
+
+def images(outputs: list) -> list:
+    """The outputs that show a PNG (a figure)."""
+    return [output for output in outputs if "image/png" in output.get("data", {})]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_in_a_kernel_and_shows_every_figure_inline(notebook, tmp_path):
+    nb = run_in_kernel(nbformat.read(notebook, as_version=4), tmp_path)
+    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    shown, figures = images(outputs), NOTEBOOKS[notebook]
+    assert len(shown) == len(figures), (
+        f"{notebook.name} showed {len(shown)} figures inline, but draws {len(figures)}: {figures}")
+    assert all(output.output_type == "display_data" for output in shown), "a figure shown twice"
+    printed = "".join(output.get("text", "") for output in outputs)
+    assert "<Figure" not in printed
+    missing = [name for name in figures if not (tmp_path / "figures" / name).is_file()]
+    assert not missing, f"{notebook.name} did not save {missing}"
+
+
+def test_every_shipped_notebook_is_what_its_script_generates():
+    result = subprocess.run([*SYNC, "--check"], cwd=REPO, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, f"out-of-date notebooks:\n{result.stdout}{result.stderr}"
+    scripts = sorted(TUTORIALS_DIR.glob("[0-9][0-9]_*.py"))
+    scripts += sorted((TUTORIALS_DIR / "solutions").glob("[0-9][0-9]_*.py"))
+    for script in scripts:
+        nb = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+        nbformat.validate(nb)
+        assert "find_spec(\"tinyae\")" in nb.cells[0].source, f"{script.name}: no setup cell first"
+
+
+def test_the_check_names_a_stale_notebook_and_the_command_that_fixes_it(tmp_path):
+    """A tiny copy of the layout: a tutorial edited after its notebook was made."""
+    (tmp_path / "tools").mkdir()
+    shutil.copy(REPO / "tools" / "sync_notebooks.py", tmp_path / "tools")
+    script = tmp_path / "tutorials" / "01_first.py"
+    script.parent.mkdir()
+    script.write_text("# %% [markdown]\n# # A title\n\n# %%\nx = 1\n", encoding="utf-8")
+
+    def sync(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*SYNC, *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, check=False,
+                              env=quick_env(tmp_path) | {"PYTHONPATH": str(REPO)})
+
+    missing = sync("--check")
+    assert missing.returncode == 1 and "python -m tools.sync_notebooks" in missing.stdout
+    assert sync().returncode == 0 and sync("--check").returncode == 0
+    notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+    assert [cell.cell_type for cell in notebook.cells] == ["code", "markdown", "code"]
+    script.write_text(script.read_text(encoding="utf-8") + "y = 2\n", encoding="utf-8")
+    stale = sync("--check")
+    assert stale.returncode == 1 and "tutorials/01_first.ipynb differs" in stale.stdout
+
+
+# --- tinyae.plot in a notebook and in a script ----------------------------------------------
+
+CELLS = {  # source: how many figures the cell must show
+    "from tinyae import plot\nplot.loss_curves({'loss': [3.0, 2.0]}, path='curve.png')": 1,
+    "fig = plot.loss_curves({'loss': [3.0, 2.0]})\nprint('after the figure')": 1,
+    "fig  # shown again when asked for in a later cell": 1,
+    "import matplotlib.pyplot as plt\nhand, ax = plt.subplots()\nax.plot([1, 2])\n"
+    "plot.save(hand, 'hand.png')": 1,
+    "import pickle\nlen(pickle.dumps(plot.loss_curves({'loss': [1.0]})))": 1,
+}
+
+
+def test_plot_shows_each_figure_once_in_a_notebook_and_saves_it(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    run_in_kernel(nb, tmp_path)
+    for cell, expected in zip(nb.cells, CELLS.values()):
+        assert len(images(cell.outputs)) == expected, (cell.source, cell.outputs)
+    first, second, *_, pickled = nb.cells
+    assert [output.output_type for output in first.outputs] == ["display_data"]  # no result
+    assert [output.output_type for output in second.outputs] == ["display_data", "stream"]
+    assert int(pickled.outputs[-1].data["text/plain"]) > 1000
+    assert (tmp_path / "curve.png").is_file() and (tmp_path / "hand.png").is_file()
+
+
+SCRIPT = """\
+import sys
+import tinyae, tinyae.plot
+assert "matplotlib" not in sys.modules and "IPython" not in sys.modules, "imported early"
+import IPython  # imported, but no notebook kernel: figures behave as in a script
+from tinyae import plot
+kept = plot.loss_curves({"loss": [3.0, 2.0]})
+saved = plot.loss_curves({"loss": [3.0, 2.0]}, path="curve.png")
+print(plot._pyplot().get_fignums() == [kept.number])
+"""
+
+
+def test_in_a_script_plot_saves_and_closes_and_shows_nothing(tmp_path):
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=quick_env(tmp_path),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "True\n" and (tmp_path / "curve.png").is_file()
+
+
+# --- the setup cell that opens every notebook ---------------------------------------------
+
+
+@pytest.fixture
+def setup_cell(monkeypatch):
+    """The first cell's source, and the calls it makes to ``subprocess.run`` (none run)."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda command, check: calls.append(command))
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the cell may add the clone
+    source = nbformat.read(next(iter(NOTEBOOKS)), as_version=4).cells[0].source
+    return source, calls
+
+
+def without_tinyae(monkeypatch) -> None:
+    """Make the setup cell believe that tinyae is not installed."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "tinyae" else find_spec(name, *args))
+
+
+def test_setup_cell_does_nothing_when_tinyae_imports(setup_cell, monkeypatch, tmp_path):
+    source, calls = setup_cell
+    monkeypatch.chdir(tmp_path)
+    exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
+    assert calls == []
+
+
+def test_setup_cell_installs_the_clone_the_notebook_sits_in(setup_cell, monkeypatch, tmp_path):
+    source, calls = setup_cell
+    clone = tmp_path / "my-tinyae"
+    (clone / "tutorials" / "solutions").mkdir(parents=True)
+    shutil.copy(REPO / "setup.cfg", clone)
+    without_tinyae(monkeypatch)
+    monkeypatch.chdir(clone / "tutorials" / "solutions")
+    exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
+    assert calls == [[sys.executable, "-m", "pip", "install", "-e", str(clone)]]
+    assert sys.path[0] == str(clone)  # importable now, before the kernel restarts
+
+
+def test_setup_cell_outside_a_clone_says_how_to_install(setup_cell, monkeypatch, tmp_path):
+    source, calls = setup_cell
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = another-project\n")
+    without_tinyae(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModuleNotFoundError, match=r"run `%pip install -e <your tinyae clone>`"):
+        exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
+    assert calls == []
