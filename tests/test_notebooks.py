@@ -181,3 +181,28 @@ def test_setup_cell_outside_a_clone_says_how_to_install(setup_cell, monkeypatch,
     with pytest.raises(ModuleNotFoundError, match=r"run `%pip install -e <your tinyae clone>`"):
         exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
     assert calls == []
+
+
+# --- the classroom workbook as a notebook -------------------------------------------------
+
+
+@pytest.mark.parametrize("solved", [True, False], ids=["answer-key", "blank"])
+def test_workbook_notebook_runs_in_a_kernel_and_checks_every_exercise(solved, tmp_path):
+    """A student opens ``tinyae workbook new DIR --notebook`` and runs it top to bottom.
+
+    No cell may raise: a blank exercise is reported by its check cell ("not written yet"),
+    not by a traceback.  The answer key passes every check cell, the blank one none.
+    """
+    from tinyae.workbook import TASKS, write_workbook
+
+    folder = tmp_path / "workbook"
+    notebook = write_workbook(folder, solved=solved, notebook=True)[0]
+    nb = run_in_kernel(nbformat.read(notebook, as_version=4), folder)
+    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    printed = "".join(output.get("text", "") for output in outputs)
+    for task in TASKS:
+        mark = "✓" if solved else "✗"
+        assert f"{mark} {task.id} " in printed, f"no {mark} line for exercise {task.id}"
+    if not solved:
+        assert printed.count("not written yet") >= len(TASKS)
