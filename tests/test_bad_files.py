@@ -1,0 +1,264 @@
+"""Bad files: damaged model files, saving over what the user set, output folders two runs share.
+
+``LOAD_CASES`` is the table of files ``tinyae.load`` must refuse: what is tried, and the
+words its ``ModelFileError`` must contain.  Every row is also given to ``tinyae doctor
+--model-file``, which must print one line and exit 2.  After the table: a flipped byte
+anywhere and a cut anywhere; saving (non-finite parameters, permissions, symbolic links,
+the temporary file of a killed save); and ``tinyae train --out`` (a file, a folder that
+cannot be written, a folder another run holds).  In every case nothing already saved
+is lost.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinyae
+from tinyae import ModelFileError, dense_autoencoder, load, save
+from tinyae.cli import main
+from tinyae.models.vae import dense_vae
+
+QUICK = ["train", "--dataset", "mnist-mini", "--epochs", "1", "--limit", "200", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("TINYAE_OFFLINE", "1")
+    monkeypatch.setenv("TINYAE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TINYAE_DATA_DIR", raising=False)
+
+
+def small_model():
+    """6-3-6 with tanh: 45 float32 parameters, encoder.0.W (6, 3), encoder.0.b, decoder.0.W, …"""
+    model = dense_autoencoder("6-3-6", hidden="tanh")
+    model.params[...] = np.random.default_rng(0).normal(size=model.n_params)
+    return model
+
+
+def saved_bytes(model=None):
+    """The bytes ``save`` writes for ``model`` (the small model by default)."""
+    with tempfile.TemporaryDirectory() as folder:
+        return save(small_model() if model is None else model, Path(folder) / "m.npz").read_bytes()
+
+
+def npz(config, params):
+    """A file made the way ``save`` makes one, from a config (dict, or any array) and params."""
+    def make(path):
+        text = np.array(json.dumps(config)) if isinstance(config, (dict, list)) else config
+        np.savez(path, config=text, params=params)
+    return make
+
+
+def edited(change, model=None):
+    """The small model's file (or ``model``'s) with its config changed by ``change(config)``."""
+    model = small_model() if model is None else model
+    config = model.config()
+    change(config)
+    return npz(config, model.params)
+
+
+def with_params(params):
+    return npz(small_model().config(), params)
+
+
+def raw(data):
+    return lambda path: path.write_bytes(data)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def flipped(find, offset=0):
+    """The small model's file with one byte flipped: the ``offset``-th byte of ``find``."""
+    def make(path):
+        data = bytearray(saved_bytes())
+        data[data.index(find) + offset] ^= 0x01
+        path.write_bytes(bytes(data))
+    return make
+
+
+def flipped_in_place(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def first_dense(key, value):
+    def change(config):
+        config["encoder"]["layers"][0][key] = value
+    return change
+
+
+def set_key(key, value):
+    return lambda config: config.update({key: value})
+
+
+PARAMS = small_model().params
+VAE = dense_vae("6-4-2", seed=1)
+
+LOAD_CASES = [
+    # what is tried, how the file is made, words the message must contain
+    ("an empty file", raw(b""), ["empty (0 bytes)", "cut short"]),
+    ("the first half of a file", lambda p: p.write_bytes(saved_bytes()[:1000]), ["damaged"]),
+    ("a file without its last byte", lambda p: p.write_bytes(saved_bytes()[:-1]), ["damaged"]),
+    ("one flipped byte in the parameters", flipped(PARAMS.tobytes(), 100), ["damaged", "CRC"]),
+    ("one flipped byte in the config", flipped('"Tanh"'.encode("utf-32-le"), 8),  # a str array
+     ["damaged", "CRC"]),
+    ("a flipped byte in a compressed file",
+     lambda p: (np.savez_compressed(p, config=np.array(json.dumps(small_model().config())),
+                                    params=PARAMS), flipped_in_place(p, 200)), ["damaged"]),
+    ("a text file", raw(b"hello, I am not a model\n"), ["not an .npz archive", "b'hello, I'"]),
+    ("a single .npy array", raw(npy_bytes(PARAMS)), [".npy", "tinyae.save"]),
+    ("a pickle", raw(pickle.dumps({"params": PARAMS})), ["pickle", "never unpickles"]),
+    ("a pickle inside the .npz", npz(np.array(small_model().config(), dtype=object), PARAMS),
+     ["pickle", "never unpickles"]),
+    ("an .npz without params", lambda p: np.savez(p, config=np.array("{}")),
+     ["holds the arrays ['config']"]),
+    ("a config that is not JSON", npz(np.array("{'class': 'VAE'"), PARAMS), ["not valid JSON"]),
+    ("a config that is a JSON list", npz([1, 2], PARAMS), ["JSON object", "not a list"]),
+    ("a config array of numbers", npz(np.arange(3), PARAMS), ["config is a int64 array"]),
+    ("an unknown model class", edited(set_key("class", "GAN")), ["unknown model class 'GAN'"]),
+    ("no encoder", edited(lambda c: c.pop("encoder")), ["'encoder' and a 'decoder'"]),
+    ("layers that are not a list", edited(lambda c: c["decoder"].update(layers=5)),
+     ["decoder", "list of 'layers'"]),
+    ("an unknown layer type", edited(lambda c: c["decoder"]["layers"].append({"type": "Swish"})),
+     ["decoder", "layer 2", "Swish", "layer types"]),
+    ("a layer that is a string", edited(lambda c: c["encoder"]["layers"].__setitem__(0, "Dense")),
+     ["encoder", "cannot rebuild layer 0, 'Dense'"]),
+    ("an unknown model option", edited(set_key("temperature", 2)),
+     ["Autoencoder has an unknown option 'temperature'"]),
+    ("an unknown layer option", edited(first_dense("bias", False)), ["unknown option 'bias'"]),
+    ("a width of 2.5", edited(first_dense("n_in", 2.5)), ["n_in must be a whole number, got 2.5"]),
+    ("a width of true", edited(first_dense("n_out", True)),
+     ["n_out must be a whole number, got True"]),
+    ("a width that is a string", edited(first_dense("n_in", "6")), ["whole number, got '6'"]),
+    ("a width of 0", edited(first_dense("n_in", 0)), ["n_in must be ≥ 1, got 0"]),
+    ("a missing width", edited(lambda c: c["encoder"]["layers"][0].pop("n_out")),
+     ["lacks", "n_out"]),
+    ("widths asking for 10¹² parameters",
+     edited(lambda c: c["encoder"]["layers"][0].update(n_in=10**6, n_out=10**6)),
+     ["describes 1,000,001,000,024 parameters but it holds 45"]),
+    ("an unknown initialiser", edited(first_dense("init", "magic")),
+     ["unknown initialiser 'magic'"]),
+    ("an integer dtype", edited(lambda c: c["encoder"].update(dtype="int32")),
+     ["encoder", "int32"]),
+    ("input_grad that is not true or false", edited(lambda c: c["encoder"].update(input_grad="no")),
+     ["input_grad must be true or false"]),
+    ("halves that do not chain, with the right count",  # 6·3+3 + 2·8+8 = 45, but 3 ≠ 2
+     edited(lambda c: c["decoder"]["layers"][0].update(n_in=2, n_out=8)),
+     ["encoder outputs 3 features but the decoder expects 2"]),
+    ("one parameter too few", with_params(PARAMS[:-1]),
+     ["describes 45 parameters but it holds 44"]),
+    ("parameters in a column", with_params(PARAMS[:, None]), ["shape (45, 1)", "flat vector"]),
+    ("complex parameters", with_params(PARAMS + 1j), ["complex64"]),
+    ("integer parameters", with_params(np.arange(45)), ["int64"]),
+    ("NaN parameters", with_params(np.full(45, np.nan, np.float32)),
+     ["45 of 45 parameters are NaN or infinite", "encoder.0.W", "retrain"]),
+    ("one infinite bias", with_params(np.r_[PARAMS[:-1], np.inf].astype(np.float32)),
+     ["1 of 45", "decoder.0.b"]),
+    ("float64 values too large for float32", with_params(np.full(45, 1e300)), ["NaN or infinite"]),
+    ("a NaN beta", edited(set_key("beta", float("nan")), VAE), ["beta must be a finite number"]),
+    ("a reduction that is a number", edited(set_key("reduction", 5), VAE),
+     ["reduction must be a string"]),
+    ("an unknown reduction", edited(set_key("reduction", "average"), VAE), ["VAE", "average"]),
+    ("a seed of 2.5", edited(set_key("seed", 2.5), VAE), ["seed must be a whole number"]),
+    ("a Destandardize without its Standardize",
+     edited(lambda c: c["encoder"]["layers"].insert(0, {"type": "Destandardize"})),
+     ["Destandardize without a Standardize"]),
+    ("no such file", lambda p: None, ["cannot read it", "No such file"]),
+    ("a folder", lambda p: p.mkdir(), ["cannot read it"]),
+]
+
+
+@pytest.fixture(params=LOAD_CASES, ids=[case[0] for case in LOAD_CASES])
+def bad_file(request, tmp_path):
+    _, make, words = request.param
+    path = tmp_path / "model.npz"
+    make(path)
+    return path, words
+
+
+def test_a_damaged_model_file_raises_one_error_naming_the_file_and_the_problem(bad_file):
+    path, words = bad_file
+    with pytest.raises(ModelFileError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not a usable tinyae model file: ") and "\n" not in message
+    for word in words:
+        assert word in message
+    assert caught.value.path == path and isinstance(caught.value, ValueError)
+
+
+def test_doctor_on_a_damaged_model_file_prints_one_line_and_exits_2(bad_file, capsys):
+    """2, not 1: doctor's 1 means "checked, and found an error"; this file could not be checked."""
+    path, words = bad_file
+    assert main(["doctor", "--model-file", str(path), "--dataset", "mnist-mini"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"tinyae: error: {path}: not a usable tinyae model file")
+    assert words[0] in err
+
+
+def test_a_huge_width_is_refused_before_anything_is_allocated(tmp_path, monkeypatch):
+    def no_building(config):
+        raise AssertionError("the model was built before its size was checked")
+
+    monkeypatch.setitem(tinyae.io.MODELS, "Autoencoder", no_building)
+    edited(first_dense("n_out", 10**6))(tmp_path / "huge.npz")  # 6·10⁶ + 10⁶ + 3·6 + 6
+    with pytest.raises(ModelFileError, match="describes 7,000,024 parameters but it holds 45"):
+        load(tmp_path / "huge.npz")
+
+
+def test_a_real_doctor_process_shows_no_traceback(tmp_path):
+    (tmp_path / "model.npz").write_bytes(saved_bytes()[:-10])
+    doctor = [sys.executable, "-m", "tinyae", "doctor", "--model-file", str(tmp_path / "model.npz")]
+    done = subprocess.run(doctor, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "not a usable tinyae model file" in done.stderr
+
+
+def test_one_flipped_byte_anywhere_is_refused_or_changes_nothing(tmp_path):
+    """Every byte of a saved file flipped in turn: never a model with other numbers."""
+    good = saved_bytes()
+    reference = small_model()
+    loaded = refused = 0
+    for i in range(len(good)):
+        damaged = bytearray(good)
+        damaged[i] ^= 0x10
+        (tmp_path / "m.npz").write_bytes(bytes(damaged))
+        try:
+            model = load(tmp_path / "m.npz")
+        except ModelFileError:
+            refused += 1
+            continue
+        loaded += 1  # a byte the archive does not use (a timestamp, a comment length…)
+        assert model.config() == reference.config(), i
+        np.testing.assert_array_equal(model.params, reference.params, err_msg=f"byte {i}")
+    assert refused > 0.9 * len(good) and loaded > 0
+
+
+def test_a_file_cut_anywhere_is_refused(tmp_path):
+    good = saved_bytes()
+    for n in range(len(good)):
+        (tmp_path / "m.npz").write_bytes(good[:n])
+        with pytest.raises(ModelFileError):
+            load(tmp_path / "m.npz")
+
+
+def test_a_compressed_npz_and_extra_arrays_still_load(tmp_path):
+    model = small_model()
+    np.savez_compressed(tmp_path / "m.npz", config=np.array(json.dumps(model.config())),
+                        params=model.params, notes=np.array("mine"))
+    np.testing.assert_array_equal(load(tmp_path / "m.npz").params, model.params)
