@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -262,3 +263,25 @@ def test_a_compressed_npz_and_extra_arrays_still_load(tmp_path):
     np.savez_compressed(tmp_path / "m.npz", config=np.array(json.dumps(model.config())),
                         params=model.params, notes=np.array("mine"))
     np.testing.assert_array_equal(load(tmp_path / "m.npz").params, model.params)
+
+
+# --- saving --------------------------------------------------------------------------------
+
+
+def test_a_model_with_nan_parameters_is_not_saved_and_the_old_file_is_kept(tmp_path):
+    path = save(small_model(), tmp_path / "model.npz")
+    before = path.read_bytes()
+    diverged = small_model()
+    diverged.params[20] = np.nan
+    with pytest.raises(ModelFileError, match=r"not saved: 1 of 45 parameters are NaN or infinite "
+                                             r"\(the first in encoder.0.b\)"):
+        save(diverged, path)
+    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["model.npz"]
+
+
+def test_save_adds_npz_and_never_replaces_another_suffix(tmp_path):
+    """``model.old`` must become ``model.old.npz``: as ``model.npz`` it would overwrite that."""
+    keep = save(small_model(), tmp_path / "model.npz").read_bytes()
+    assert save(dense_autoencoder("6-2-6"), tmp_path / "model.old") == tmp_path / "model.old.npz"
+    assert (tmp_path / "model.npz").read_bytes() == keep
+    assert load(tmp_path / "model.old.npz").config() == dense_autoencoder("6-2-6").config()

@@ -56,8 +56,16 @@ class ModelFileError(ValueError):
 
 
 def save(model: Any, path: str | Path) -> Path:
-    """Write ``model`` (architecture + weights) to ``path`` (``.npz`` added if missing), atomically."""
-    path = Path(path).with_suffix(".npz") if Path(path).suffix != ".npz" else Path(path)
+    """Write ``model`` (architecture + weights) to ``path`` (``.npz`` added if missing), atomically.
+
+    Refuses (``ModelFileError``) a model with NaN or infinite parameters, which ``load``
+    would refuse: the file already at ``path``, if any, is kept.
+    """
+    path = Path(path)
+    path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    if problem := _non_finite(model):
+        raise ModelFileError(path, f"not saved: {problem}, so the file could not be loaded; the "
+                                   f"training diverged: find why with tinyae.doctor, then retrain")
     config = json.dumps(model.config())
     path.parent.mkdir(parents=True, exist_ok=True)
 
