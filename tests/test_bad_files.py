@@ -15,9 +15,11 @@ import io
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +287,75 @@ def test_save_adds_npz_and_never_replaces_another_suffix(tmp_path):
     assert save(dense_autoencoder("6-2-6"), tmp_path / "model.old") == tmp_path / "model.old.npz"
     assert (tmp_path / "model.npz").read_bytes() == keep
     assert load(tmp_path / "model.old.npz").config() == dense_autoencoder("6-2-6").config()
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664, 0o755])
+def test_replacing_a_file_keeps_its_permissions(tmp_path, mode):
+    path = save(small_model(), tmp_path / "model.npz")
+    path.chmod(mode)
+    save(dense_autoencoder("6-2-6"), path)
+    assert path.stat().st_mode & 0o7777 == mode and load(path).n_params == 32
+
+
+def test_saving_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "shared").mkdir()
+    target = save(small_model(), tmp_path / "shared" / "best.npz")
+    link = tmp_path / "model.npz"
+    link.symlink_to(target)
+    assert save(dense_autoencoder("6-2-6"), link) == link
+    assert link.is_symlink() and link.resolve() == target
+    assert load(target).n_params == 32
+    assert [p.name for p in (tmp_path / "shared").iterdir()] == ["best.npz"]
+
+
+def test_a_dangling_link_is_followed_like_open_follows_it(tmp_path):
+    link = tmp_path / "model.npz"
+    link.symlink_to(tmp_path / "real.npz")
+    save(small_model(), link)
+    assert link.is_symlink() and load(tmp_path / "real.npz").n_params == 45
+
+
+# Permissions do not bind root: as root, the checks run in a child process that gives up root.
+NOBODY = 65534
+
+
+def without_root(check):
+    """Run ``check()`` where file permissions apply: here, or in a forked child run as nobody."""
+    if os.geteuid() != 0:
+        check()
+        return
+    pid = os.fork()
+    if pid == 0:  # the child: report through its exit status only
+        status = 1
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            check()
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+@pytest.fixture
+def public_tmp():
+    """A folder everyone may enter and write (tmp_path's parents are private to its owner)."""
+    folder = Path(tempfile.mkdtemp(prefix="tinyae-test-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_read_only_file_is_refused_not_replaced(public_tmp):
+    path = save(small_model(), public_tmp / "model.npz")
+    path.chmod(0o444)
+    before = path.read_bytes()
+
+    def check():
+        with pytest.raises(PermissionError, match="read-only, so it was not replaced"):
+            save(dense_autoencoder("6-2-6"), path)
+
+    without_root(check)
+    assert path.read_bytes() == before and os.listdir(public_tmp) == ["model.npz"]

@@ -1,15 +1,23 @@
-"""Write a file atomically: readers see the old file or the whole new one, never half of it.
+"""Write files safely: atomically, and keeping what the user set on them.
 
-The bytes go to a temporary file in the target's folder (same file system, so the
-final rename cannot turn into a copy), are flushed and fsync'ed to disk, and only then
-does ``os.replace`` point the name at them — one atomic step on POSIX and Windows.  If
+``atomic_write``: readers see the old file or the whole new one, never half of it.  The
+bytes go to a temporary file in the target's folder (same file system, so the final
+rename cannot turn into a copy), are flushed and fsync'ed to disk, and only then does
+``os.replace`` point the name at them — one atomic step on POSIX and Windows.  If
 anything fails on the way, the temporary file is removed and the target is untouched.
+
+A rename replaces the *name*, so it would drop what the user set on the old file.
+Hence: a symbolic link is followed (the file it points to is replaced, the link stays),
+the old file's permission bits are copied onto the new one, and a file the user may
+not write is refused, as ``open(path, "wb")`` would refuse it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -18,12 +26,15 @@ from typing import BinaryIO
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(f)`` on a temporary binary file, then move it onto ``path``; return ``path``.
 
-    The temporary file is created with mode 0o666, so the process's umask gives it the
-    permissions of any ordinary new file (0o644 under the usual umask 022).  ``O_EXCL``
-    refuses to open a file that already exists, so two writers never share a temporary file.
+    A new file is created with mode 0o666, so the process's umask gives it the
+    permissions of any ordinary new file (0o644 under the usual umask 022); a replaced
+    file keeps its own.  ``O_EXCL`` refuses to open a file that already exists, so two
+    writers never share a temporary file.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    target = Path(os.path.realpath(path))  # through any symbolic links: the link itself stays
+    mode = _mode_to_keep(target)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     # O_BINARY exists on Windows only, where without it every b"\n" would be written as b"\r\n".
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)
@@ -32,8 +43,25 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             write(file)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_to_keep(target: Path) -> int | None:
+    """The permission bits of the file that ``target`` names, or None if there is none yet.
+
+    Raises PermissionError if the user may not write that file, as ``open`` would.
+    """
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        return None
+    if not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only, so it was not replaced; make "
+                                            "it writable or write elsewhere", str(target))
+    return stat.S_IMODE(status.st_mode)
