@@ -16,6 +16,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ import pytest
 import tinyae
 from tinyae import ModelFileError, dense_autoencoder, load, save
 from tinyae.cli import main
+from tinyae.files import atomic_write
 from tinyae.models.vae import dense_vae
 
 QUICK = ["train", "--dataset", "mnist-mini", "--epochs", "1", "--limit", "200", "--quiet"]
@@ -359,3 +361,52 @@ def test_a_read_only_file_is_refused_not_replaced(public_tmp):
 
     without_root(check)
     assert path.read_bytes() == before and os.listdir(public_tmp) == ["model.npz"]
+
+
+KILLED_SAVE = """
+import sys, time
+import numpy as np
+import tinyae
+savez = np.savez
+
+def slow_savez(file, **arrays):  # write every byte, then hang before the rename
+    savez(file, **arrays)
+    file.flush()
+    print("written", flush=True)
+    time.sleep(600)
+
+np.savez = slow_savez
+tinyae.save(tinyae.Sequential([tinyae.Dense(1000, 1000)]), sys.argv[1])
+"""
+
+
+def test_a_killed_save_keeps_the_old_file_and_the_next_save_removes_its_temporary_file(tmp_path):
+    path = save(small_model(), tmp_path / "model.npz")
+    before = path.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout.readline() == "written\n"
+        child.send_signal(signal.SIGKILL)  # cannot be caught: nothing runs to clean up
+    finally:
+        child.wait(timeout=60)
+    (left,) = [p for p in tmp_path.iterdir() if p.name != "model.npz"]
+    assert left.name.startswith(f".model.npz.{child.pid}.") and left.stat().st_size > 4_000_000
+    assert path.read_bytes() == before  # the killed save lost nothing
+    save(dense_autoencoder("6-2-6"), path)
+    assert os.listdir(tmp_path) == ["model.npz"] and load(path).n_params == 32
+
+
+def test_a_live_writers_temporary_file_is_left_alone(tmp_path):
+    busy = tmp_path / f".model.npz.{os.getppid()}.0123abcd.tmp"  # our parent process is running
+    busy.write_bytes(b"half a model")
+    save(small_model(), tmp_path / "model.npz")
+    assert busy.read_bytes() == b"half a model"
+
+
+def test_atomic_write_is_what_mnist_downloads_use_too(tmp_path):
+    """A stale temporary file of a killed download is removed by the next write of that file."""
+    stale = tmp_path / ".train-images.gz.999999999.0123abcd.tmp"  # no such process
+    stale.write_bytes(b"x" * 1000)
+    atomic_write(tmp_path / "train-images.gz", lambda file: file.write(b"data"))
+    assert os.listdir(tmp_path) == ["train-images.gz"]

@@ -9,13 +9,18 @@ anything fails on the way, the temporary file is removed and the target is untou
 A rename replaces the *name*, so it would drop what the user set on the old file.
 Hence: a symbolic link is followed (the file it points to is replaced, the link stays),
 the old file's permission bits are copied onto the new one, and a file the user may
-not write is refused, as ``open(path, "wb")`` would refuse it.
+not write is refused, as ``open(path, "wb")`` would refuse it.  A process killed
+mid-write (SIGKILL, a power cut) cannot remove its temporary file; the temporary name
+carries the writer's process id, so the next write to the same target removes it once
+that process is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable
@@ -34,7 +39,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     path = Path(path)
     target = Path(os.path.realpath(path))  # through any symbolic links: the link itself stays
     mode = _mode_to_keep(target)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    _remove_stale_temporaries(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # O_BINARY exists on Windows only, where without it every b"\n" would be written as b"\r\n".
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)
@@ -65,3 +71,30 @@ def _mode_to_keep(target: Path) -> int | None:
         raise PermissionError(errno.EACCES, "the file is read-only, so it was not replaced; make "
                                             "it writable or write elsewhere", str(target))
     return stat.S_IMODE(status.st_mode)
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporary files of ``target`` left by writers that no longer run."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]+\.tmp")
+    with contextlib.suppress(OSError):  # an unreadable folder: the write itself will say so
+        for entry in target.parent.iterdir():
+            match = pattern.fullmatch(entry.name)
+            if match and int(match[1]) != os.getpid() and not pid_alive(int(match[1])):
+                entry.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine; True when that cannot be told.
+
+    ``os.kill(pid, 0)`` sends no signal, only checks.  On Windows signal 0 would be a
+    Ctrl-C, so there every process counts as alive.
+    """
+    if os.name == "nt" or pid <= 0:  # pid 0 and negative pids name process groups
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
