@@ -11,15 +11,18 @@ is lost.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -29,7 +32,7 @@ import pytest
 import tinyae
 from tinyae import ModelFileError, dense_autoencoder, load, save
 from tinyae.cli import main
-from tinyae.files import atomic_write
+from tinyae.files import LockHeldError, atomic_write, hold_lock
 from tinyae.models.vae import dense_vae
 
 QUICK = ["train", "--dataset", "mnist-mini", "--epochs", "1", "--limit", "200", "--quiet"]
@@ -410,3 +413,113 @@ def test_atomic_write_is_what_mnist_downloads_use_too(tmp_path):
     stale.write_bytes(b"x" * 1000)
     atomic_write(tmp_path / "train-images.gz", lambda file: file.write(b"data"))
     assert os.listdir(tmp_path) == ["train-images.gz"]
+
+
+# --- tinyae train --out ----------------------------------------------------------------------
+
+
+def capture(call):
+    """(status, stdout, stderr) of ``call()``, captured in-process (also in a forked child)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = call()
+    return status, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if the run gets as far as loading data: it must be refused before."""
+    def loaded(*_, **__):
+        raise AssertionError("the run started before its --out was checked")
+
+    monkeypatch.setattr("tinyae.cli.train.load_data", loaded)
+
+
+def test_out_naming_a_file_is_a_usage_error_and_the_file_is_kept(tmp_path, no_training):
+    (tmp_path / "results").write_text("mine")
+    status, _, err = capture(lambda: main([*QUICK, "--out", str(tmp_path / "results")]))
+    assert status == 2 and err.count("\n") == 1
+    assert f"--out {tmp_path / 'results'} is a file, not a folder" in err
+    assert (tmp_path / "results").read_text() == "mine"
+
+
+def test_a_read_only_out_is_refused_before_training(public_tmp, no_training):
+    (public_tmp / "ro").mkdir()
+    (public_tmp / "ro" / "model.npz").write_bytes(saved_bytes())
+    (public_tmp / "ro").chmod(0o555)
+
+    def check():
+        for out in (public_tmp / "ro", public_tmp / "ro" / "new"):
+            status, stdout, err = capture(lambda: main([*QUICK, "--out", str(out)]))  # noqa: B023
+            assert status == 1 and stdout == "" and err.count("\n") == 1, err
+            assert f"--out {out}: cannot write there (Permission denied)" in err
+
+    without_root(check)
+    assert os.listdir(public_tmp / "ro") == ["model.npz"]
+    assert (public_tmp / "ro" / "model.npz").read_bytes() == saved_bytes()
+
+
+def test_the_lock_is_removed_when_a_run_ends_or_fails(tmp_path):
+    out = tmp_path / "run"
+    assert main([*QUICK, "--out", str(out)]) == 0
+    saved = (out / "model.npz").read_bytes()
+    diverging = ["--optimizer", "sgd", "--lr", "1e8", "--loss", "mse", "--hidden", "sigmoid",
+                 "--output", "identity"]
+    assert main([*QUICK, *diverging, "--limit", "1000", "--out", str(out)]) == 1
+    assert not (out / ".tinyae.lock").exists() and (out / "model.npz").read_bytes() == saved
+
+
+def wait_for(condition, seconds=120.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_a_second_run_into_the_same_out_is_refused_until_the_first_is_gone(tmp_path):
+    """Two real processes: the second refuses while the first holds the folder; once the first
+    is killed (its lock left behind), a third takes the folder over."""
+    out = tmp_path / "run"
+    out.mkdir()
+    earlier = saved_bytes()
+    (out / "model.npz").write_bytes(earlier)  # an earlier run's model: nothing may lose it
+    command = [sys.executable, "-m", "tinyae", "train", "--dataset", "mnist-mini", "--quiet",
+               "--out", str(out)]
+    first = subprocess.Popen([*command, "--limit", "2000", "--epochs", "50"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: (out / ".tinyae.lock").exists() or first.poll() is not None)
+        assert first.poll() is None, "the first run ended before its lock was seen"
+        second = subprocess.run([*command, "--limit", "100", "--epochs", "1"], capture_output=True,
+                                text=True, timeout=120)
+        assert second.returncode == 1 and second.stderr.count("\n") == 1
+        assert f"--out {out} is in use by process {first.pid}" in second.stderr
+        assert (out / "model.npz").read_bytes() == earlier
+    finally:
+        first.kill()  # SIGKILL: no chance to remove its lock
+        first.wait(timeout=60)
+    assert (out / ".tinyae.lock").read_text().split()[0] == str(first.pid)  # stale, left behind
+    third = subprocess.run([*command, "--limit", "100", "--epochs", "1"], capture_output=True,
+                           text=True, timeout=120)
+    assert third.returncode == 0, third.stderr
+    assert not (out / ".tinyae.lock").exists() and load(out / "model.npz").n_params > 0
+
+
+def test_a_lock_held_by_a_live_process_or_another_host_or_half_written_is_respected(tmp_path):
+    lock = tmp_path / ".lock"
+    for content, holder in [(f"{os.getppid()} {socket.gethostname()}\n", f"process {os.getppid()}"),
+                            ("1 some-other-host\n", "process 1 on some-other-host"),
+                            ("", "another process")]:
+        lock.write_text(content)
+        with pytest.raises(LockHeldError, match=f"the folder is in use by {holder}"):
+            with hold_lock(lock, "the folder"):
+                pass
+        assert lock.read_text() == content
+
+
+def test_a_run_that_took_a_lock_over_does_not_lose_it_to_the_first_holder(tmp_path):
+    lock = tmp_path / ".lock"
+    with hold_lock(lock, "the folder"):
+        lock.write_text(f"{os.getppid()} {socket.gethostname()}\n")  # another process took it over
+    assert lock.exists()
+

@@ -1,4 +1,4 @@
-"""Write files safely: atomically, and keeping what the user set on them.
+"""Write files safely: atomically, keeping what the user set on them, and one writer at a time.
 
 ``atomic_write``: readers see the old file or the whole new one, never half of it.  The
 bytes go to a temporary file in the target's folder (same file system, so the final
@@ -13,6 +13,10 @@ not write is refused, as ``open(path, "wb")`` would refuse it.  A process killed
 mid-write (SIGKILL, a power cut) cannot remove its temporary file; the temporary name
 carries the writer's process id, so the next write to the same target removes it once
 that process is gone.
+
+``hold_lock``: a lock file, created with ``O_EXCL`` and holding the process id, keeps a
+second writer out of a folder while the first works; a lock whose process is gone is
+taken over.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import errno
 import os
 import re
 import secrets
+import socket
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -98,3 +103,53 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # it runs, as another user
         return True
     return True
+
+
+class LockHeldError(OSError):
+    """Another live process holds the lock file; the message names it and what to do."""
+
+
+@contextlib.contextmanager
+def hold_lock(lock: str | os.PathLike, what: str) -> Iterator[Path]:
+    """Hold the lock file ``lock`` for the block, then remove it.
+
+    The lock is created with ``O_EXCL`` (it fails if the file exists, atomically) and
+    holds ``pid host``.  An existing lock whose process no longer runs on this host
+    (killed, crashed) is taken over; one held by a live process, by another host, or
+    not yet filled in raises ``LockHeldError``, which names ``what`` is held.
+    """
+    lock = Path(lock)
+    me = f"{os.getpid()} {socket.gethostname()}"
+    for attempt in range(2):  # the second after removing a dead process's lock
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            owner = _owner(lock)
+            if attempt or owner is None or owner[1] != socket.gethostname() or pid_alive(owner[0]):
+                raise LockHeldError(_held_message(lock, what, owner)) from None
+            lock.unlink(missing_ok=True)
+    with os.fdopen(fd, "w") as file:
+        file.write(me + "\n")
+    try:
+        yield lock
+    finally:
+        if _owner(lock) == (os.getpid(), socket.gethostname()):  # never remove a lock taken over
+            lock.unlink(missing_ok=True)
+
+
+def _owner(lock: Path) -> tuple[int, str] | None:
+    """``(pid, host)`` written in ``lock``, or None if it cannot be read (yet)."""
+    try:
+        pid, host = lock.read_text().split()
+        return int(pid), host
+    except (OSError, ValueError):
+        return None
+
+
+def _held_message(lock: Path, what: str, owner: tuple[int, str] | None) -> str:
+    """Who holds ``lock``, why a second writer must wait, and how to clear a lock left behind."""
+    holder = f"process {owner[0]} on {owner[1]}" if owner else "another process"
+    return (f"{what} is in use by {holder} (its lock file {lock} exists): two writers would mix "
+            f"their files; wait until it finishes or write elsewhere (if no process uses it, "
+            f"delete {lock})")
