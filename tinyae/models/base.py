@@ -12,9 +12,10 @@ a config — is written here once; ``Autoencoder`` and ``VAE`` add only their ow
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -225,7 +226,7 @@ def _check_options(constructor: Callable[..., Any], owner: str, options: dict[st
 
     ``built``: the arguments the caller passes itself (a Sequential's ``layers``).
     """
-    parameters = inspect.signature(constructor).parameters
+    parameters = _parameters(constructor)
     for key, value in options.items():
         if key not in parameters or key in built:
             takes = sorted(set(parameters) - set(built))
@@ -241,9 +242,15 @@ def _check_options(constructor: Callable[..., Any], owner: str, options: dict[st
         raise ValueError(f"{owner} lacks the option(s) {missing}")
 
 
+@functools.cache  # inspect.signature takes ~0.1 ms, and loading a model asks it a dozen times
+def _parameters(constructor: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
+    """The parameters of ``constructor``, by name, in order."""
+    return inspect.signature(constructor).parameters
+
+
 def _build(constructor: Callable[..., T], owner: str, options: dict[str, Any], *parts: Any) -> T:
     """``constructor(*parts, **options)`` with the options checked, a refusal naming ``owner``."""
-    built = tuple(list(inspect.signature(constructor).parameters)[: len(parts)])
+    built = tuple(list(_parameters(constructor))[: len(parts)])
     _check_options(constructor, owner, options, built)
     try:
         return constructor(*parts, **options)
