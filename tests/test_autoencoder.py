@@ -124,6 +124,6 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 def test_loading_garbage_names_the_file(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="bad.npz: not a tinyae model file"):
+    with pytest.raises(ValueError, match="bad.npz: not a usable tinyae model file"):
         load(bad)
 

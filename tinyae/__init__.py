@@ -12,7 +12,7 @@ The names below are the public API; each lives in a module of its own.
 from tinyae.datasets import load_mnist
 from tinyae.diagnostics import Monitor, doctor, format_findings
 from tinyae.gradcheck import check_layer, check_loss, check_model
-from tinyae.io import load, save
+from tinyae.io import ModelFileError, load, save
 from tinyae.layers import (
     Dense,
     Destandardize,
@@ -41,6 +41,7 @@ __all__ = [
     "EarlyStopping",
     "EpochHook",
     "History",
+    "ModelFileError",
     "Monitor",
     "doctor",
     "format_findings",

@@ -2,7 +2,8 @@
 
 It takes the same flags as ``train`` (or a saved model with ``--model-file``), builds
 the configuration and prints ``tinyae.doctor``'s findings, each with what it means and
-the fix.  Exit status 1 if any finding is an error, else 0.
+the fix.  Exit status 1 if any finding is an error, else 0; 2 if a flag or the
+``--model-file`` is refused (a damaged file cannot be checked, which is not a finding).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from tinyae.cli.options import (
     make_loss, make_metrics, make_optimizer, per_pixel,
 )
 from tinyae.cli.errors import check_folder, user_values
+from tinyae.cli.output import output_folder
 from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
 from tinyae.io import save
@@ -110,8 +111,12 @@ def run(args: argparse.Namespace) -> int:
     with user_values():  # the flags become objects: a refused value is the command's mistake
         check_fits_mnist(args)
         loss, optimizer, model = make_loss(args), make_optimizer(args), MODELS[args.model](args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)  # before training: fail in a second, not after it
+    with output_folder(args.out) as out:  # before training: refused in a second, not after it
+        return _train(args, out, loss, optimizer, model)
+
+
+def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, model: Any) -> int:
+    """Train, print the final test loss per pixel, write model, history and figures into ``out``."""
     data = load_data(args)
     x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
     metrics = make_metrics(args)

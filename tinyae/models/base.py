@@ -12,6 +12,10 @@ a config — is written here once; ``Autoencoder`` and ``VAE`` add only their ow
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,6 +30,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
 )}
 
 Model = TypeVar("Model", bound="EncoderDecoder")
+T = TypeVar("T")
+PARTS = ("encoder", "decoder")  # the halves of an EncoderDecoder, in the order of θ
 
 
 class EncoderDecoder:
@@ -103,31 +109,155 @@ class EncoderDecoder:
         """A freshly initialised model with the architecture described by ``config()``.
 
         Keys other than ``class``, ``encoder`` and ``decoder`` are keyword arguments of the
-        constructor; one missing from an older file takes the constructor's default.
+        constructor; one missing from an older file takes the constructor's default.  A
+        config that does not describe such a model raises ValueError saying what is wrong.
         """
+        encoder, decoder = (in_part(name, sequential_from_config, half)
+                            for name, half in zip(PARTS, halves(config), strict=True))
         options = {key: value for key, value in config.items()
                    if key not in ("class", "encoder", "decoder")}
-        return cls(sequential_from_config(config["encoder"]),
-                   sequential_from_config(config["decoder"]), **options)
+        return _build(cls, cls.__name__, options, encoder, decoder)
 
 
 def sequential_from_config(config: dict[str, Any]) -> Sequential:
-    """A freshly initialised ``Sequential`` with the layers described by its ``config()``."""
+    """A freshly initialised ``Sequential`` with the layers described by its ``config()``.
+
+    Raises ValueError naming the layer and option when ``config`` does not describe one
+    (see ``layer_specs``).
+    """
     layers: list[Layer] = []
     open_standardize: list[layer_module.Standardize] = []
-    for spec in config["layers"]:
-        spec = dict(spec)
-        kind = spec.pop("type")
+    for i, spec in enumerate(layer_specs(config)):
+        options = {key: value for key, value in spec.items() if key != "type"}
+        kind = spec["type"]
         if kind == "Destandardize":  # pairs with the nearest open Standardize, like brackets
             if not open_standardize:
                 raise ValueError("cannot rebuild a Destandardize without a Standardize before it")
             layers.append(layer_module.Destandardize(open_standardize.pop()))
             continue
-        if kind not in LAYER_TYPES:
-            raise ValueError(f"cannot rebuild layer {kind!r}: tinyae knows "
-                             f"{sorted([*LAYER_TYPES, 'Destandardize'])}")
-        layer = LAYER_TYPES[kind](**spec)
+        layer = _build(LAYER_TYPES[kind], f"layer {i} ({kind})", options)
         if isinstance(layer, layer_module.Standardize):
             open_standardize.append(layer)
         layers.append(layer)
-    return Sequential(layers, dtype=config["dtype"], input_grad=config.get("input_grad", True))
+    options = {key: value for key, value in config.items() if key not in ("class", "layers")}
+    return _build(Sequential, "Sequential", options, layers)
+
+
+def halves(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[config["encoder"], config["decoder"]]`` of an encoder–decoder's config, checked."""
+    if not isinstance(config, dict) or not all(isinstance(config.get(key), dict) for key in PARTS):
+        raise ValueError(f"a {_class_of(config)} config must be a JSON object with an 'encoder' "
+                         f"and a 'decoder', each a Sequential's config")
+    return [config[key] for key in PARTS]
+
+
+def layer_specs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Sequential config's ``layers``, checked: each ``{"type": name, option: value, …}``.
+
+    The type must be one tinyae can rebuild, and the options the names and types of its
+    constructor's arguments (its type hints): a width is a whole number, not 2.5 or true.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError("a Sequential config must be a JSON object with a list of 'layers'")
+    known = sorted([*LAYER_TYPES, "Destandardize"])
+    for i, spec in enumerate(config["layers"]):
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in known:
+            raise ValueError(f"cannot rebuild layer {i}, {spec!r}: tinyae knows the layer types "
+                             f"{known}")
+        if kind == "Destandardize" and len(spec) > 1:
+            raise ValueError(f"layer {i} (Destandardize) takes no options, got {spec!r}")
+        if kind != "Destandardize":
+            _check_options(LAYER_TYPES[kind], f"layer {i} ({kind})",
+                           {key: value for key, value in spec.items() if key != "type"})
+        for key in ("n_in", "n_out"):  # a width counts parameters (count_params): check it here
+            if key in spec and spec[key] < 1:
+                raise ValueError(f"layer {i} ({kind}): {key} must be ≥ 1, got {spec[key]}")
+    return config["layers"]
+
+
+def count_params(config: dict[str, Any]) -> int:
+    """The number of parameters a model's ``config()`` describes, from its widths alone.
+
+    A Dense layer holds W (n_in, n_out) and b (n_out,): n_in·n_out + n_out numbers; the
+    other layers hold none.  Nothing is built, so a damaged width that asks for
+    terabytes is found before anything is allocated.
+    """
+    if _class_of(config) == "Sequential":
+        specs = layer_specs(config)
+    else:
+        specs = [spec for name, half in zip(PARTS, halves(config), strict=True)
+                 for spec in in_part(name, layer_specs, half)]
+    return sum(spec["n_in"] * spec["n_out"] + spec["n_out"]
+               for spec in specs if spec["type"] == "Dense")
+
+
+def in_part(name: str, read: Callable[[dict[str, Any]], T], config: dict[str, Any]) -> T:
+    """``read(config)``, a ValueError prefixed with the part of the model it is about."""
+    try:
+        return read(config)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+def _is_int(v: Any) -> bool:
+    """Whether ``v`` is a whole number: bool is a subclass of int, but true is no width."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# The JSON values each constructor type hint accepts.  A float must be finite: JSON as
+# Python reads it allows NaN and Infinity.
+def _is_finite(v: Any) -> bool:
+    """Whether ``v`` is a finite number."""
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+JSON_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "int": (_is_int, "a whole number"),
+    "float": (_is_finite, "a finite number"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _check_options(constructor: Callable[..., Any], owner: str, options: dict[str, Any],
+                   built: tuple[str, ...] = ()) -> None:
+    """Refuse options that ``constructor`` does not take, lacks, or types differently.
+
+    ``built``: the arguments the caller passes itself (a Sequential's ``layers``).
+    """
+    parameters = _parameters(constructor)
+    for key, value in options.items():
+        if key not in parameters or key in built:
+            takes = sorted(set(parameters) - set(built))
+            raise ValueError(f"{owner} has an unknown option {key!r}; it takes {takes}")
+        hint = parameters[key].annotation
+        hint = hint if isinstance(hint, str) else getattr(hint, "__name__", "")
+        if hint in JSON_TYPES and not JSON_TYPES[hint][0](value):
+            raise ValueError(f"{owner}: {key} must be {JSON_TYPES[hint][1]}, got {value!r}")
+    missing = [key for key, parameter in parameters.items()
+               if parameter.default is inspect.Parameter.empty and key not in options
+               and key not in built]
+    if missing:
+        raise ValueError(f"{owner} lacks the option(s) {missing}")
+
+
+@functools.cache  # inspect.signature takes ~0.1 ms, and loading a model asks it a dozen times
+def _parameters(constructor: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
+    """The parameters of ``constructor``, by name, in order."""
+    return inspect.signature(constructor).parameters
+
+
+def _build(constructor: Callable[..., T], owner: str, options: dict[str, Any], *parts: Any) -> T:
+    """``constructor(*parts, **options)`` with the options checked, a refusal naming ``owner``."""
+    built = tuple(list(_parameters(constructor))[: len(parts)])
+    _check_options(constructor, owner, options, built)
+    try:
+        return constructor(*parts, **options)
+    except (TypeError, ValueError) as error:  # the constructor's own checks: the config's values
+        raise ValueError(f"{owner}: {error}") from None
+
+
+def _class_of(config: Any) -> str:
+    """``config["class"]``, or a description of what the config is instead."""
+    return str(config.get("class")) if isinstance(config, dict) else type(config).__name__

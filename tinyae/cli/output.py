@@ -1,0 +1,43 @@
+"""The output folder of a run: checked, created and held before any work starts.
+
+``tinyae train`` trains for minutes, then writes.  What would stop the writing is found
+first: ``--out`` naming a file (a usage error, exit 2), a folder that cannot be created
+or written (a failed run, exit 1), and another run writing into the same folder (exit
+1): two runs into one folder would mix their files, a model from one and figures from
+the other.  The lock file is removed when the run ends, however it ends; one left by
+a killed run is taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from tinyae.cli.errors import UsageError
+from tinyae.files import LockHeldError, hold_lock
+
+LOCK_NAME = ".tinyae.lock"
+
+
+@contextlib.contextmanager
+def output_folder(out: str, flag: str = "--out") -> Iterator[Path]:
+    """Yield the folder ``out`` (created if needed), held by this run alone until the block ends.
+
+    Raises ``UsageError`` if ``out`` is a file, ``LockHeldError`` if another run holds
+    the folder, and ``OSError`` if it cannot be created or written.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{flag} {out} is a file, not a folder: name a folder (it is created "
+                         f"if needed); the file is left alone")
+    with contextlib.ExitStack() as stack:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(hold_lock(folder / LOCK_NAME, f"{flag} {out}"))
+        except LockHeldError:
+            raise
+        except OSError as error:  # the lock is the first file written: the folder's write test
+            raise OSError(f"{flag} {out}: cannot write there ({error.strerror}); choose another "
+                          f"{flag}, or make it writable") from None
+        yield folder
