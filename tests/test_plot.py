@@ -481,3 +481,11 @@ def test_the_gallery_page_shows_every_gallery_figure():
     drawn = {path.name for path in (REPO / "docs" / "gallery").glob("*.png")}
     assert linked == drawn and len(drawn) >= 20
     assert sum((REPO / "docs" / "gallery" / name).stat().st_size for name in drawn) < 5e6
+
+
+def test_loss_curves_default_title_names_only_what_is_drawn():
+    history = {"loss": [2.0, 1.0], "val_loss": [1.5, 1.2]}
+    assert P.loss_curves(history).get_suptitle() == "training and validation loss per epoch"
+    assert P.loss_curves(history, keys=["loss"]).get_suptitle() == "training loss per epoch"
+    only_test = P.loss_curves(history, keys=["val_loss"], validation="test")
+    assert only_test.get_suptitle() == "test loss per epoch"

@@ -26,7 +26,7 @@ def loss_curves(history: Mapping[str, Sequence[float]], path: SavePath = None,
     ylabel: the quantity and its unit, e.g. "BCE per pixel" or "nats per image".
     names: legend names of the keys, e.g. {"kl": "KL"} (default: the key itself).
     validation: what the ``val_*`` data are called in the legend, e.g. "test".
-    title: default "training and <validation> loss per epoch".
+    title: default "training and <validation> loss per epoch" (naming what is drawn).
 
     A training value is the mean over the epoch's batches, taken while the weights were
     still improving; a ``val_*`` value is measured once, after the epoch: that is why the
@@ -72,8 +72,10 @@ def loss_curves(history: Mapping[str, Sequence[float]], path: SavePath = None,
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
-    fig.suptitle(title or f"training and {validation} loss per epoch")
-    if any(k.startswith("val_") for k in keys) and any(not k.startswith("val_") for k in keys):
+    kinds = {k.startswith("val_") for k in keys}  # False: training, True: validation
+    which = [name for name, kind in (("training", False), (validation, True)) if kind in kinds]
+    fig.suptitle(title or f"{' and '.join(which)} loss per epoch")
+    if len(which) == 2:
         ax.set_title(f"training: averaged over the epoch, while the weights still improved\n"
                      f"{validation}: measured after the epoch, so it can be the lower",
                      fontsize="small")
