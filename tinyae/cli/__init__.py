@@ -19,6 +19,7 @@ import sys
 from typing import NoReturn
 
 from tinyae.cli import doctor, experiment, train
+from tinyae.cli.options import positive_int
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        title="commands (tinyae COMMAND --help for its flags)")
     for subcommand in SUBCOMMANDS:
         subcommand.add_parser(subparsers)
+    for accepting in (parser, *subparsers.choices.values()):  # applied by tinyae/__main__.py
+        accepting.add_argument("--threads", type=positive_int, default=argparse.SUPPRESS,
+                               metavar="N", help="BLAS threads for NumPy's matrix products, read "
+                               "when the command starts (default: 1, or your OPENBLAS_NUM_THREADS)")
     return parser
 
 
