@@ -23,7 +23,7 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +200,8 @@ def _describe(err: BaseException, timeout: float) -> str:
     return str(reason) or type(reason).__name__
 
 
-def _fetch(url: str, timeout: float, verbose: bool, on_answer=lambda: None) -> bytes:
+def _fetch(url: str, timeout: float, verbose: bool,
+           on_answer: Callable[[], None] = lambda: None) -> bytes:
     """Download ``url`` into memory, drawing a one-line progress indicator on stderr.
 
     ``timeout`` bounds each network operation (connect, each read), not the whole download.
@@ -267,7 +268,8 @@ def download_mnist(
     folder = Path(folder) if folder is not None else mnist_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     present = _find_files(folder)
-    live, failures, unsaid = list(mirrors), [], []
+    live, failures = list(mirrors), []
+    unsaid: list[str] = []  # failures not printed yet: printed if a later mirror answers
 
     def say_unsaid() -> None:  # a mirror answered: now say why the ones before it did not
         while unsaid:
