@@ -353,12 +353,48 @@ def test_download_fetches_only_missing_files(online, mirror_server, fake_mnist, 
     assert mirror_server.requests == [f"/ok/{STEMS[3]}.gz"]
 
 
-def test_auto_tries_only_the_first_mirrors_then_falls_back(online, mirror_server, fake_mnist, capsys):
+def test_auto_tries_only_the_first_mirrors_then_falls_back_in_one_line(
+    online, mirror_server, fake_mnist, isolated_mnist_env, capsys
+):
     mirrors = [mirror_server.url("missing"), _refused_url(), mirror_server.url("ok")]
     result = load_mnist(mirrors=mirrors, checksums=fake_mnist["checksums"])
     assert result.name == "mnist-mini"
     assert not any(r.startswith("/ok/") for r in mirror_server.requests)
-    assert "FALLING BACK to the bundled subset 'mnist-mini'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # no line per mirror: one line says it all
+    facts = f"(no data folder, no $TINYAE_DATA_DIR, cache {isolated_mnist_env}: "
+    assert err.startswith(f"tinyae: full MNIST not found {facts}")
+    assert "download failed: HTTP 404 Not Found; Connection refused): " in err
+    assert "using the bundled subset 'mnist-mini' (10,000 train / 2,000 test images)" in err
+    assert err.rstrip().endswith(f"For full MNIST: {mnist_module.HINT}")  # in Python arguments
+
+
+def test_a_failed_mirror_is_reported_only_when_a_later_one_answers(
+    online, mirror_server, fake_mnist, tmp_path, capsys
+):
+    with pytest.raises(MNISTUnavailableError) as info:
+        download_mnist(tmp_path / "a", mirrors=[_refused_url()], checksums=fake_mnist["checksums"])
+    assert capsys.readouterr().err == ""  # the error says why; nothing was downloading
+    assert info.value.reason == "download failed: Connection refused"
+    download_mnist(tmp_path / "b", mirrors=[_refused_url(), mirror_server.url("ok")],
+                   checksums=fake_mnist["checksums"])
+    lines = capsys.readouterr().err.rstrip("\n").split("\n")  # the progress redraws with \r
+    assert lines[0].endswith("Connection refused; trying the next mirror")
+    assert all("downloading" in line for line in lines[1:]) and len(lines) == 5  # one per file
+
+
+def test_the_command_line_words_the_fallback_in_its_flags(
+    online, mirror_server, monkeypatch, capsys
+):
+    from tinyae.cli import build_parser
+    from tinyae.cli.options import load_data
+
+    monkeypatch.setattr(mnist_module, "MIRRORS", (mirror_server.url("missing"),))
+    data = load_data(build_parser().parse_args(["train", "--data-dir", "nowhere"]))
+    assert data.name == "mnist-mini"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(data folder nowhere: no such folder, " in err
+    assert "For full MNIST: --data-dir FOLDER" in err and "data_dir=" not in err
 
 
 # ---------------------------------------------------------------- local folders
@@ -454,13 +490,13 @@ def test_bundled_files_are_checksum_verified(monkeypatch):
         load_mnist("mnist-mini", verbose=False)
 
 
-def test_auto_offline_falls_back_to_mnist_mini_and_says_so(capsys):
-    data = load_mnist()
+def test_auto_offline_falls_back_to_mnist_mini_and_says_so_in_one_line(capsys):
+    data = load_mnist(hint="--data-dir FOLDER")
     assert data.name == "mnist-mini" and len(data.y_train) == 10_000
     err = capsys.readouterr().err
-    assert "downloading is disabled (TINYAE_OFFLINE is set)" in err
-    assert "FALLING BACK to the bundled subset 'mnist-mini'" in err
-    assert "using 'mnist-mini'" in err
+    assert err.count("\n") == 1 and err.startswith("tinyae: full MNIST not found (")
+    assert "; no download: TINYAE_OFFLINE is set): using the bundled subset 'mnist-mini'" in err
+    assert err.endswith("For full MNIST: --data-dir FOLDER\n")  # the caller's words
 
 
 # ---------------------------------------------------------------- the real files

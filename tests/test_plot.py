@@ -1,6 +1,7 @@
 """Tests for tinyae.plot: what each figure contains, saving, closing, errors, lazy import."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,17 +62,43 @@ def test_loss_curves_one_line_per_key_against_1_based_epochs():
                "monitors": [{"layer": 0}], "lr": []}  # non-numeric / empty entries are skipped
     fig = P.loss_curves(history)
     lines = fig.axes[0].get_lines()
-    assert [line.get_label() for line in lines] == ["loss", "val_loss", "kl"]
+    labels = ["loss, training", "loss, validation", "kl, training"]
+    assert [line.get_label() for line in lines] == labels
     np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
     np.testing.assert_array_equal(lines[1].get_ydata(), [3.5, 2.5, 2.0])
     assert lines[1].get_linestyle() == "--" and lines[1].get_color() == lines[0].get_color()
     assert len(fig.axes[0].get_legend().get_texts()) == 3
+    assert len(fig.axes) == 1  # no β recorded: no β panel
+
+
+def test_loss_curves_names_the_unit_the_test_set_and_why_test_can_be_lower():
+    history = {"loss": [0.2, 0.12], "val_loss": [0.13, 0.11]}
+    fig = P.loss_curves(history, ylabel="BCE per pixel", names={"loss": "BCE"}, validation="test")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "BCE per pixel" and ax.get_xlabel() == "epoch"
+    assert [line.get_label() for line in ax.get_lines()] == ["BCE, training", "BCE, test"]
+    assert "test" in fig.get_suptitle()
+    assert "averaged over the epoch" in ax.get_title() and "after the epoch" in ax.get_title()
+    only_training = P.loss_curves({"loss": [0.2, 0.12]}).axes[0]
+    assert only_training.get_title() == ""  # nothing to compare: no note
+
+
+def test_loss_curves_of_an_annealed_vae_show_beta_below_the_loss():
+    beta = [0.1, 0.5, 0.9]
+    history = {"loss": [200.0, 190.0, 195.0], "recon": [180.0, 160.0, 150.0],
+               "kl": [60.0, 50.0, 45.0], "beta": beta}
+    fig = P.loss_curves(history, ylabel="nats per image")
+    top, bottom = fig.axes
+    assert "beta" not in [line.get_label() for line in top.get_lines()]  # β is not a loss
+    assert bottom.get_ylabel() == "β" and "KL weight" in bottom.get_title()
+    np.testing.assert_array_equal(bottom.get_lines()[0].get_ydata(), beta)
+    assert bottom.get_xlabel() == "epoch" and top.get_shared_x_axes().joined(top, bottom)
 
 
 def test_loss_curves_keys_and_logy():
     history = {"loss": [3.0, 2.0], "recon": [2.5, 1.8], "kl": [0.5, 0.2]}
     fig = P.loss_curves(history, keys=["kl"], logy=True)
-    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["kl"]
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["kl, training"]
     assert fig.axes[0].get_yscale() == "log"
 
 
@@ -84,12 +111,16 @@ def test_latent_scatter_plots_first_two_dimensions_and_says_so():
     assert "first 2" not in P.latent_scatter(z[:, :2], labels).axes[0].get_title()
 
 
+def colorbars(fig):
+    return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+
+
 def test_filters_one_image_per_unit_with_symmetric_scale():
     W = rng.normal(size=(784, 6))
     W[:, 1] = 0.0  # a dead unit must still draw
     fig = P.filters(W)
     axes = image_axes(fig)
-    assert len(axes) == len(fig.axes) == 6  # no empty grid cells left
+    assert len(axes) == 6 and len(fig.axes) == 7  # no empty grid cells left; one colour bar
     for j, ax in enumerate(axes):
         vmin, vmax = ax.images[0].get_clim()
         assert vmin == -vmax and vmax == (np.abs(W[:, j]).max() or 1.0)
@@ -97,10 +128,18 @@ def test_filters_one_image_per_unit_with_symmetric_scale():
     assert f"max |W| = {np.abs(W).max():.3g}" in fig._suptitle.get_text()
 
 
+def test_filters_colour_bar_says_what_red_and_blue_are():
+    fig = P.filters(rng.normal(size=(784, 4)))
+    bar, = colorbars(fig)
+    assert "weight" in bar.get_ylabel()
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["−max", "0", "+max"]
+    assert "red: positive, blue: negative" in fig.get_suptitle()
+
+
 def test_filters_default_is_capped(monkeypatch):
     monkeypatch.setattr(P.images, "MAX_FILTERS", 3)  # where filters() reads it
     fig = P.filters(rng.normal(size=(16, 10)))
-    assert len(image_axes(fig)) == 3 and "(3 of 10)" in fig._suptitle.get_text()
+    assert len(image_axes(fig)) == 3 and "3 of 10 hidden units" in fig._suptitle.get_text()
 
 
 def test_image_grid_layout():
@@ -109,6 +148,7 @@ def test_image_grid_layout():
     assert len(axes) == len(fig.axes) == 7
     assert axes[0].get_gridspec().get_geometry() == (3, 3)
     assert fig._suptitle.get_text() == "samples from the prior"
+    assert P.image_grid(X[:7]).get_suptitle() == "7 images"  # never untitled
 
 
 def test_latent_manifold_grid_orientation_and_size():
@@ -281,11 +321,18 @@ def test_monitors_one_panel_per_measure_one_line_per_layer(tmp_path, close_figur
                "layer1/grad_norm": [1e-6, 1e-5, 1e-4], "layer2/grad_norm": [1e-2, 1e-2, 1e-2],
                "collapse_ratio": [0.9, 0.5, 0.3]}
     fig = P.monitors(history)
+    labels = P.curves.MONITOR_LABELS
     panels = {ax.get_title(): ax for ax in fig.axes}
-    assert set(panels) == {"dead", "grad_norm", "collapse_ratio"}  # "loss" is not a monitor key
-    assert [line.get_label() for line in panels["dead"].lines] == ["layer1", "layer2"]
-    np.testing.assert_array_equal(panels["dead"].lines[1].get_xydata(), [[1, 0.0], [2, 0.0], [3, 0.5]])
-    assert panels["grad_norm"].get_yscale() == "log" and panels["dead"].get_yscale() == "linear"
+    # "loss" is not a monitor key; each panel is named in words, its y axis with the unit
+    assert set(panels) == {labels[key][0] for key in ("dead", "grad_norm", "collapse_ratio")}
+    dead, grad = panels[labels["dead"][0]], panels[labels["grad_norm"][0]]
+    assert dead.get_ylabel() == "fraction of units" and "‖∂L/∂W‖" in grad.get_ylabel()
+    np.testing.assert_array_equal(dead.lines[1].get_xydata(), [[1, 0.0], [2, 0.0], [3, 0.5]])
+    assert grad.get_yscale() == "log" and dead.get_yscale() == "linear"
+    # layer k has one colour in every panel, and the figure's one legend names it
+    assert [line.get_color() for line in dead.lines] == [line.get_color() for line in grad.lines]
+    legend, = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["layer 1", "layer 2"]
     path = tmp_path / "monitors.png"
     P.monitors(history, path=path)
     assert path.read_bytes()[:8] == PNG_MAGIC and close_figures.get_fignums() == [fig.number]
@@ -302,6 +349,7 @@ def test_epoch_curves_one_line_per_run_and_threshold(tmp_path, close_figures):
                          threshold=0.005, threshold_label="on the mean image", logy=True)
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["a", "b", "on the mean image"]
+    assert ax.get_title() == "distance per epoch"  # the default title names the measure
     assert list(ax.get_lines()[1].get_xdata()) == [1, 2, 3]
     assert ax.get_ylabel() == "distance" and ax.get_yscale() == "log"
     assert path.read_bytes()[:8] == PNG_MAGIC
@@ -326,3 +374,120 @@ def test_beta_sweep_labels_exactly_the_swept_betas():
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["0.25", "0.5", "1", "2", "4"]
     assert not fig.axes[0].get_xticklabels(minor=True)
+
+
+def test_epoch_curves_runs_with_the_same_numbers_stay_distinguishable():
+    same = [2.0, 2.0, 2.0]
+    curves = {f"run {k}": same for k in range(12)}
+    lines = P.epoch_curves(curves, "relative error").axes[0].get_lines()
+    styles = {(line.get_marker(), line.get_linestyle(), line.get_markersize()) for line in lines}
+    assert len(styles) == 12  # one line drawn over another still shows its own marker or dash
+    assert all(line.get_fillstyle() == "none" for line in lines)  # hollow: the one below shows
+
+
+# --- legibility: titles, labels, colour bars, legends that hide nothing -------------------
+
+MONITORED = {"loss": [0.3, 0.2, 0.1, 0.1], "layer1/dead": [0.0, 0.1, 0.2, 0.2],
+             "layer2/dead": [0.0, 0.0, 0.5, 0.6], "layer1/grad_norm": [1e-6, 1e-5, 1e-4, 1e-4],
+             "layer2/grad_norm": [1e-2, 1e-2, 1e-2, 1e-2], "layer3/saturated": [0.1, 0.2, 0.3, 0.4],
+             "collapse_ratio": [0.9, 0.5, 0.3, 0.2], "z0/kl": [1.0, 2.0, 2.5, 2.6],
+             "z1/kl": [0.1, 0.05, 0.02, 0.01], "active_units": [2.0, 2.0, 1.0, 1.0]}
+# Histories shaped like real ones: the legend must find room next to them, not on them.
+LEGIBLE = {
+    "reconstructions": lambda: P.reconstructions(X, X, n=5),
+    "ae loss": lambda: P.loss_curves({"loss": [0.30, 0.14, 0.12, 0.11, 0.10],
+                                      "val_loss": [0.15, 0.12, 0.11, 0.10, 0.095]},
+                                     ylabel="BCE per pixel", validation="test"),
+    "vae loss": lambda: P.loss_curves(
+        {"loss": [230.0, 180, 170, 175, 180], "recon": [220.0, 160, 140, 135, 130],
+         "kl": [30.0, 40, 45, 45, 46], "val_loss": [190.0, 175, 172, 176, 179],
+         "val_recon": [170.0, 150, 138, 133, 131], "val_kl": [40.0, 44, 45, 46, 46],
+         "beta": [0.1, 0.3, 0.5, 0.7, 0.9]}, ylabel="nats per image"),
+    "latent_scatter": lambda: P.latent_scatter(rng.normal(size=(200, 2)), np.arange(200) % 10),
+    "filters": lambda: P.filters(rng.normal(size=(784, 16))),
+    "image_grid": lambda: P.image_grid(X[:8]),
+    "latent_manifold": lambda: P.latent_manifold(gaussian_blob_decoder, n=4),
+    "schedules": lambda: P.schedules({"linear": LinearWarmup(50), "sigmoid": SigmoidAnneal(100),
+                                      "cyclical": Cyclical(100)}, total_steps=100),
+    "beta_sweep": lambda: P.beta_sweep([0.1, 1.0, 4.0], [60.0, 70.0, 90.0], [30.0, 20.0, 5.0]),
+    "loss_vs_target": lambda: P.loss_vs_target(0.8),
+    "monitors": lambda: P.monitors(MONITORED),
+    "epoch_curves": lambda: P.epoch_curves(
+        {f"configuration {k}": list(np.geomspace(1e-1, 10.0 ** -(k % 4 + 1), 6)) for k in range(9)},
+        "mean (p − x̄)² per pixel", threshold=5e-3, threshold_label="on the mean image",
+        logy=True),
+}
+
+
+def _display_points(ax) -> np.ndarray:
+    """Every plotted point of ``ax`` in display pixels, lines sampled along their segments."""
+    points = []
+    for line in ax.get_lines():
+        xy = line.get_transform().transform(line.get_xydata())
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        t = np.linspace(0, 1, 25)[:, None, None]  # a legend may sit between two markers
+        points.append(xy[:1])
+        points.append((xy[:-1] + t * (xy[1:] - xy[:-1])).reshape(-1, 2))
+    for collection in ax.collections:
+        points.append(collection.get_offset_transform().transform(collection.get_offsets()))
+    points = np.concatenate(points) if points else np.empty((0, 2))
+    box = ax.get_window_extent()  # what is clipped away is not drawn
+    inside = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+              & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+    return points[inside]
+
+
+def legibility_problems(fig) -> list[str]:
+    """What a student could not read: missing titles or axis labels, legends over the data."""
+    fig.canvas.draw()
+    problems = []
+    plots = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    for ax in plots:
+        if not (ax.get_title() or fig.get_suptitle()):
+            problems.append("an axes without a title, and no figure title")
+        if ax.images:  # pictures (digits, filters) have no axes to label
+            continue
+        if not ax.get_ylabel():
+            problems.append(f"{ax.get_title()!r}: no y label")
+        shared = ax.get_shared_x_axes().get_siblings(ax)
+        if not any(other.get_xlabel() for other in shared):
+            problems.append(f"{ax.get_title()!r}: no x label")
+    legends = [ax.get_legend() for ax in plots if ax.get_legend()] + list(fig.legends)
+    for legend in legends:
+        box = legend.get_window_extent()
+        for ax in plots:
+            xy = _display_points(ax)
+            covered = np.sum((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1)
+                             & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1))
+            if covered:
+                problems.append(f"a legend covers {covered} data points of {ax.get_title()!r}")
+    return problems
+
+
+@pytest.mark.parametrize("name", LEGIBLE)
+def test_every_figure_is_titled_labelled_and_its_legends_hide_no_data(name):
+    assert legibility_problems(LEGIBLE[name]()) == []
+
+
+def test_the_legibility_check_catches_a_legend_over_the_data():
+    fig = P.epoch_curves({"a": [1.0, 1.0]}, "y")
+    fig.axes[0].legend(loc="center")  # right on the line
+    assert any("covers" in problem for problem in legibility_problems(fig))
+    fig.axes[0].set_ylabel("")
+    assert "'y per epoch': no y label" in legibility_problems(fig)
+
+
+def test_the_gallery_page_shows_every_gallery_figure():
+    page = (REPO / "docs" / "gallery.md").read_text()
+    linked = set(re.findall(r"\]\(gallery/([^)]+\.png)\)", page))
+    drawn = {path.name for path in (REPO / "docs" / "gallery").glob("*.png")}
+    assert linked == drawn and len(drawn) >= 20
+    assert sum((REPO / "docs" / "gallery" / name).stat().st_size for name in drawn) < 5e6
+
+
+def test_loss_curves_default_title_names_only_what_is_drawn():
+    history = {"loss": [2.0, 1.0], "val_loss": [1.5, 1.2]}
+    assert P.loss_curves(history).get_suptitle() == "training and validation loss per epoch"
+    assert P.loss_curves(history, keys=["loss"]).get_suptitle() == "training loss per epoch"
+    only_test = P.loss_curves(history, keys=["val_loss"], validation="test")
+    assert only_test.get_suptitle() == "test loss per epoch"

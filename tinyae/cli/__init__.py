@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from tinyae.cli import doctor, experiment, train, workbook
 from tinyae.cli.errors import UsageError, bug_line
+from tinyae.cli.options import positive_int
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        title="commands (tinyae COMMAND --help for its flags)")
     for subcommand in SUBCOMMANDS:
         subcommand.add_parser(subparsers)
+    for accepting in (parser, *subparsers.choices.values()):  # applied by tinyae/__main__.py
+        accepting.add_argument("--threads", type=positive_int, default=argparse.SUPPRESS,
+                               metavar="N", help="BLAS threads for NumPy's matrix products, read "
+                               "when the command starts (default: 1, or your OPENBLAS_NUM_THREADS)")
     return parser
 
 

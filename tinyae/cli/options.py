@@ -260,4 +260,6 @@ def per_pixel(test: dict[str, float], args: argparse.Namespace) -> dict[str, flo
 
 def load_data(args: argparse.Namespace) -> MNIST:
     """MNIST as uint8 pixels (``fit`` scales them batch by batch), per ``--dataset``/``--data-dir``."""
-    return load_mnist(args.dataset, args.data_dir, dtype="uint8", verbose=not args.quiet)
+    return load_mnist(args.dataset, args.data_dir, dtype="uint8", verbose=not args.quiet,
+                      hint="--data-dir FOLDER, a folder with the four MNIST .gz files "
+                           "(--dataset mnist says where to get them)")

@@ -19,6 +19,7 @@ from tinyae.cli.errors import check_folder, user_values
 from tinyae.cli.output import output_folder
 from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
+from tinyae.diagnostics.monitors import is_monitor_key
 from tinyae.io import save
 from tinyae.losses import Loss
 from tinyae.train import History, as_float_batch, evaluate, fit
@@ -43,7 +44,8 @@ other names in --out are left alone."""
 
 
 def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.ndarray,
-                  metrics: dict[str, Loss], out: Path) -> list[Path]:
+                  metrics: dict[str, Loss], out: Path, loss_labels: dict[str, Any] | None = None
+                  ) -> list[Path]:
     """Draw the run's figures into ``out``; returns the paths written, in order.
 
     x_test (M, 784) uint8 or float pixels, y_test (M,) digit labels.
@@ -52,7 +54,8 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
     layer's W (D, n_hidden); latent.png: the test codes z (a VAE's mu) coloured by
     digit, on the two code units that vary most (skipped, with a note on stderr, when
     the code has a single dimension); a VAE adds samples.png and, for a 2-D latent,
-    manifold.png; --monitor adds monitors.png.
+    manifold.png; --monitor adds monitors.png.  loss_labels: the y label, legend names
+    and title of loss.png (``loss_labels(args)``).
     """
     from tinyae import plot  # matplotlib loads only when figures are drawn
 
@@ -65,15 +68,17 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
 
     figure("reconstructions.png", plot.reconstructions, x[:N_RECONSTRUCTIONS],
            model.reconstruct(x[:N_RECONSTRUCTIONS]))
-    curves = [key for key in history
-              if key not in ("seconds", "beta") and key.removeprefix("val_") not in metrics]
-    figure("loss.png", plot.loss_curves, history, keys=curves)
+    curves = [key for key in history if key not in ("seconds", "beta") and not is_monitor_key(key)
+              and key.removeprefix("val_") not in metrics]
+    figure("loss.png", plot.loss_curves, history, keys=curves, validation="test",
+           **(loss_labels or {}))
     _, W, _ = model.parameters()[0]  # the first Dense layer's weights, (784, n_hidden)
     figure("filters.png", plot.filters, W)
     if any("/" in key for key in history):  # trained with --monitor
         figure("monitors.png", plot.monitors, history)
     if hasattr(model, "sample"):  # a VAE: images decoded from z ~ N(0, I), and its mean codes
-        figure("samples.png", plot.image_grid, model.sample(50, rng=0), title="samples from the prior")
+        figure("samples.png", plot.image_grid, model.sample(50, rng=0),
+               title="50 samples from the prior: the decoder's output for z ~ N(0, I)")
         if model.latent_dim == 2:
             figure("manifold.png", plot.latent_manifold, model.decode)
     z = model.encode(x)
@@ -84,10 +89,22 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
     # The two code units that vary most over the test set: a dead ReLU unit (the same
     # output, 0, for every image) would draw every digit on one line.
     dims = tuple(int(d) for d in np.argsort(z.var(axis=0))[::-1][:2])
-    figure("latent.png", plot.latent_scatter, z, y_test, dims=dims)
+    what = "mean codes mu" if hasattr(model, "sample") else "codes z"
+    figure("latent.png", plot.latent_scatter, z, y_test, dims=dims,
+           title=f"the test images' {what}, coloured by digit")
     return written
 
 
+def loss_labels(args: argparse.Namespace) -> dict[str, Any]:
+    """loss.png's y label (the unit of the --loss), legend names and title for the --model."""
+    name = args.loss.upper()
+    if args.model == "ae":
+        return {"ylabel": f"{name} per pixel", "names": {"loss": name},
+                "title": f"{name} per pixel of the training and test images, per epoch"}
+    unit = "nats per image" if args.loss == "bce" else "per image (squared error; KL in nats)"
+    return {"ylabel": unit, "title": f"the VAE's loss per image (reconstruction: {name} summed "
+                                     "over the pixels)",
+            "names": {"loss": "recon + β·KL", "recon": "reconstruction", "kl": "KL"}}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -151,7 +168,8 @@ def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, mode
     for name in ("history.csv", "history.json"):
         history.save(out / name)
         print(f"wrote {out / name}")
-    for path in write_figures(model, history, data.x_test, data.y_test, metrics, out):
+    labels = loss_labels(args)
+    for path in write_figures(model, history, data.x_test, data.y_test, metrics, out, labels):
         print(f"wrote {path}")
     return 0
 

@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +81,22 @@ REMEDY = (
 )
 
 
+# How a Python user gets full MNIST, ending the one line that says the subset was used;
+# the command line passes its own words (``load_mnist(hint=...)``).
+HINT = ("data_dir=FOLDER, a folder with the four MNIST .gz files "
+        "(load_mnist('mnist') says where to get them)")
+
+
 class MNISTUnavailableError(DataError):
-    """Full MNIST is not on disk and could not be downloaded (offline, or every mirror failed)."""
+    """Full MNIST is not on disk and could not be downloaded (offline, or every mirror failed).
+
+    ``reason``: the facts on one line, for a caller to word in its own terms, e.g. "no data
+    folder, no $TINYAE_DATA_DIR, cache …: no such folder; download failed: …".
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, repr=False)
@@ -175,7 +189,7 @@ def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.nda
 
 
 def _describe(err: BaseException, timeout: float) -> str:
-    """A one-line reason for a failed download, e.g. 'HTTP 404 Not Found'."""
+    """A one-line reason for a failed download, e.g. 'HTTP 404 Not Found', 'Connection refused'."""
     import urllib.error
 
     if isinstance(err, urllib.error.HTTPError):
@@ -183,33 +197,37 @@ def _describe(err: BaseException, timeout: float) -> str:
     reason = err.reason if isinstance(err, urllib.error.URLError) else err
     if isinstance(reason, TimeoutError):
         return f"timed out (no data for {timeout:g} s)"
+    if isinstance(reason, OSError) and reason.strerror:  # without "[Errno 111]"
+        return reason.strerror
     return str(reason) or type(reason).__name__
 
 
-def _fetch(url: str, timeout: float, verbose: bool) -> bytes:
+def _fetch(url: str, timeout: float, verbose: bool,
+           on_answer: Callable[[], None] = lambda: None) -> bytes:
     """Download ``url`` into memory, drawing a one-line progress indicator on stderr.
 
     ``timeout`` bounds each network operation (connect, each read), not the whole download.
+    Nothing is printed before the server answers (then ``on_answer()`` is called), so an
+    unreachable mirror adds no line of its own.
     """
     import urllib.request  # here, not at the top: only a download pays for its import time
 
     request = urllib.request.Request(url, headers={"User-Agent": "tinyae"})
     chunks, done = [], 0
-    try:
-        if verbose:
-            sys.stderr.write(f"tinyae: downloading {url} ")
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        on_answer()
+        total = int(response.headers.get("Content-Length") or 0)
+        try:
             while chunk := response.read(1 << 16):
                 chunks.append(chunk)
                 done += len(chunk)
                 if verbose:
                     of_total = f"/{total / 1e6:.1f}" if total else ""
                     sys.stderr.write(f"\rtinyae: downloading {url} {done / 1e6:.1f}{of_total} MB")
-    finally:
-        if verbose:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        finally:
+            if verbose:
+                sys.stderr.write("\n")
+                sys.stderr.flush()
     if total and done != total:
         raise DataError(f"connection closed after {done:,} of {total:,} bytes")
     return b"".join(chunks)
@@ -228,7 +246,8 @@ def download_mnist(
     Each file is fetched as ``<mirror><name>.gz``, trying ``mirrors`` in order; any error
     (HTTP error, timeout, refused connection, short read, SHA-256 mismatch of the
     decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
-    that failed once is not asked again in this call.  Only verified files are written,
+    that failed once is not asked again in this call; its failure is printed only if a
+    later mirror answers (otherwise the error says it).  Only verified files are written,
     atomically.  Raises :class:`MNISTUnavailableError` listing what every mirror said.
     """
     from http.client import HTTPException  # lazy, like urllib in _fetch
@@ -237,65 +256,72 @@ def download_mnist(
     folder.mkdir(parents=True, exist_ok=True)
     present = _find_files(folder)
     live, failures = list(mirrors), []
+    unsaid: list[str] = []  # failures not printed yet: printed if a later mirror answers
+
+    def say_unsaid() -> None:  # a mirror answered: now say why the ones before it did not
+        while unsaid:
+            _say(verbose, unsaid.pop(0) + "; trying the next mirror")
+
     for key, stem in FILES.items():
         if key in present:
             continue
         for mirror in list(live):
             url = f"{mirror.rstrip('/')}/{stem}.gz"
             try:
-                raw = _fetch(url, timeout, verbose)
+                raw = _fetch(url, timeout, verbose, on_answer=say_unsaid)
                 digest = hashlib.sha256(decompress(raw, url)).hexdigest()
                 if digest != checksums[stem]:
-                    raise DataError(f"SHA-256 mismatch: got {digest}, expected {checksums[stem]}")
+                    raise DataError(f"SHA-256 mismatch (got {digest[:16]}…, expected "
+                                    f"{checksums[stem][:16]}…)")
             except (OSError, ValueError, HTTPException) as err:
-                failures.append(f"{url}: {_describe(err, timeout)}")
+                failures.append((url, _describe(err, timeout)))
+                unsaid.append(": ".join(failures[-1]))
                 live.remove(mirror)
-                _say(verbose, failures[-1] + ("; trying the next mirror" if live else ""))
                 continue
             name = stem + ".gz" if raw.startswith(GZIP_MAGIC) else stem
             atomic_write(folder / name, lambda file: file.write(raw))  # noqa: B023 (runs at once)
             break
         else:
-            said = "\n  ".join(failures) or "(no mirrors given)"
-            raise MNISTUnavailableError(
-                f"could not download {stem}.gz from any mirror\n  {said}\n{REMEDY}"
-            )
+            said = "\n  ".join(": ".join(failure) for failure in failures) or "(no mirrors given)"
+            reasons = dict.fromkeys(reason for _, reason in failures) or ["no mirrors given"]
+            raise MNISTUnavailableError(f"could not download {stem}.gz from any mirror\n  {said}\n"
+                                        f"{REMEDY}", "download failed: " + "; ".join(reasons))
     return folder
 
 
-def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
-    """(label, folder) pairs to look in for full MNIST, in lookup order."""
-    dirs = []
-    if data_dir is not None:
-        dirs.append(("data_dir argument", Path(data_dir).expanduser()))
-    if os.environ.get("TINYAE_DATA_DIR"):
-        dirs.append(("TINYAE_DATA_DIR", Path(os.environ["TINYAE_DATA_DIR"]).expanduser()))
-    dirs.append(("cache", mnist_cache_dir()))
-    return dirs
+def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path | None]]:
+    """(name, folder) of each place to look for full MNIST, in lookup order; None: not given."""
+    env = os.environ.get("TINYAE_DATA_DIR")
+    return [("data folder", None if data_dir is None else Path(data_dir).expanduser()),
+            ("$TINYAE_DATA_DIR", Path(env).expanduser() if env else None),
+            ("cache", mnist_cache_dir())]
 
 
 def _load_full(data_dir, *, download, mirrors, checksums, timeout, verbose):
     """Find (or download) and verify full MNIST; returns (arrays, source description)."""
-    looked = []
-    for label, folder in _search_dirs(data_dir):
+    looked = []  # what each place held, in a few words: "cache …: no such folder"
+    for name, folder in _search_dirs(data_dir):
+        if folder is None:
+            looked.append(f"no {name}")
+            continue
         found = _find_files(folder)
         if len(found) == len(FILES):
             return _load_folder(folder, checksums), str(folder)
-        what = "missing " + ", ".join(FILES[k] for k in FILES if k not in found)
-        looked.append(f"{label} {folder}: {what if found or folder.is_dir() else 'no such folder'}")
-        if label != "cache":
-            _say(verbose, f"full MNIST not in {looked[-1]}")
+        missing = "missing " + ", ".join(FILES[k] for k in FILES if k not in found)
+        what = missing if found else "no MNIST files" if folder.is_dir() else "no such folder"
+        looked.append(f"{name} {folder}: {what}")
     where = "Looked in:\n  " + "\n  ".join(looked)
     if offline() or not download:
         why = "TINYAE_OFFLINE is set" if offline() else "download=False"
         raise MNISTUnavailableError(
-            f"full MNIST not found and downloading is disabled ({why})\n{where}\n{REMEDY}"
-        )
+            f"full MNIST not found and downloading is disabled ({why})\n{where}\n{REMEDY}",
+            f"{', '.join(looked)}; no download: {why}")
     cache = mnist_cache_dir()
     try:
         download_mnist(cache, mirrors=mirrors, checksums=checksums, timeout=timeout, verbose=verbose)
     except MNISTUnavailableError as err:
-        raise MNISTUnavailableError(f"full MNIST not found locally and {err}\n{where}") from None
+        raise MNISTUnavailableError(f"full MNIST not found locally and {err}\n{where}",
+                                    f"{', '.join(looked)}; {err.reason}") from None
     return _load_folder(cache, checksums), f"{cache} (downloaded)"
 
 
@@ -322,6 +348,7 @@ def load_mnist(
     checksums: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     verbose: bool = True,
+    hint: str = HINT,
 ) -> MNIST:
     """Load MNIST as flattened images x (N, 784) and labels y (N,) uint8.
 
@@ -338,7 +365,10 @@ def load_mnist(
     download : allow downloading (also disabled by the environment TINYAE_OFFLINE=1).
     mirrors, checksums : override :data:`MIRRORS` and :data:`SHA256` (used by tests).
     timeout : seconds per network operation.
-    verbose : print which data was used, and download progress, on stderr.
+    verbose : print which data was used, and download progress, on stderr.  When
+        ``"auto"`` falls back to the subset, that is one line: why full MNIST was not
+        used, then ``hint``, how your user gets it (default :data:`HINT`, in Python
+        arguments; ``tinyae train`` passes its flags).
 
     Returns
     -------
@@ -348,7 +378,7 @@ def load_mnist(
     with contextlib.suppress(TypeError):
         dtype = np.dtype(dtype).name  # also accept np.float32, np.dtype("uint8"), ...
     dtype = lookup(DTYPES, dtype, "dtype")
-    arrays = None
+    arrays, missing = None, None
     if name != "mnist-mini":
         if isinstance(mirrors, str):  # one URL, not a sequence of one-letter "mirrors"
             mirrors = [mirrors]
@@ -363,12 +393,16 @@ def load_mnist(
         except MNISTUnavailableError as err:
             if name == "mnist":
                 raise
-            _say(verbose, f"{str(err).splitlines()[0]}\ntinyae: FALLING BACK to the bundled "
-                          "subset 'mnist-mini'; load_mnist('mnist') explains how to get full MNIST")
+            missing = err
     if arrays is None:
         arrays, used, source = _load_folder(BUNDLED_DIR, MINI_SHA256), "mnist-mini", str(BUNDLED_DIR)
     n_train, n_test = len(arrays["y_train"]), len(arrays["y_test"])
-    _say(verbose, f"using {used!r}: {n_train:,} train / {n_test:,} test images from {source}")
+    if missing is None:
+        _say(verbose, f"using {used!r}: {n_train:,} train / {n_test:,} test images from {source}")
+    else:  # "auto" fell back: why, and how to get full MNIST, on one line
+        _say(verbose, f"full MNIST not found ({missing.reason}): using the bundled subset "
+                      f"'mnist-mini' ({n_train:,} train / {n_test:,} test images). For full "
+                      f"MNIST: {hint}")
     return MNIST(
         x_train=_images(arrays["x_train"], dtype, binarize),
         y_train=arrays["y_train"],

@@ -105,5 +105,5 @@ def run(*, full: bool = False, data_dir: str | None = None, out: str | Path = "t
     plot.beta_sweep(BETAS, [sweep[b]["recon"] for b in BETAS], [sweep[b]["kl"] for b in BETAS],
                     path=figures[0])
     plot.epoch_curves(anneal_curves, "KL per image (nats), training", path=figures[1],
-                      title="KL weight β from the first step, or annealed from 0")
+                      title="the KL during training, β from the first step or annealed from 0")
     return ExperimentResult("beta-sweep", rows, facts, figures, notes)

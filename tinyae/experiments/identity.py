@@ -166,8 +166,8 @@ def run(*, full: bool = False, data_dir: str | None = None, out: str | Path = "t
     for row in uniform_rows:
         facts.update({f"uniform{row['features']}/{k}": float(v) for k, v in row.items() if k != "features"})
     figures = [figure_path(out, "identity", "relative_error")]
-    plot.epoch_curves(curves, "relative error on validation", path=figures[0], threshold=1.0,
-                      threshold_label="predicting the mean row", logy=True,
-                      title="MSE in units of the data's variance")
+    plot.epoch_curves(curves, "relative error: MSE ÷ the data's variance", path=figures[0],
+                      threshold=1.0, threshold_label="predicting the mean row", logy=True,
+                      title="learning the identity: error on the validation rows per epoch")
     return ExperimentResult("identity", rows + uniform_rows, facts, figures, notes)
 

@@ -43,7 +43,8 @@ def reconstructions(x: np.ndarray, p: np.ndarray, n: int = 10, path: SavePath = 
 
 
 def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None,
-                   dims: tuple[int, int] = (0, 1)) -> Figure:
+                   dims: tuple[int, int] = (0, 1), title: str = "latent codes z, coloured by digit"
+                   ) -> Figure:
     """Scatter of the latent codes z[:, i] against z[:, j], (i, j) = ``dims``, coloured by digit.
 
     z: (N, J) with J >= 2 (when J > 2 only the two ``dims`` are drawn, and the title says
@@ -67,7 +68,7 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None,
     ax.set_xlabel(f"z[:, {i}]")
     ax.set_ylabel(f"z[:, {j}]")
     extra = f" ({i} and {j} of {z.shape[1]} dimensions)" if z.shape[1] > 2 else ""
-    ax.set_title("latent codes z" + extra)
+    ax.set_title(title + extra)
     return _finish(fig, path)
 
 
@@ -76,9 +77,10 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figur
 
     W: (D, n_hidden) with D a square (784).  n: how many units (default all, at most
     ``MAX_FILTERS``).  Each filter has its own symmetric colour scale
-    [−max|W[:, j]|, +max|W[:, j]|] (red > 0, blue < 0), so the title gives the overall
-    max |W|: tiny weights are otherwise invisible (question 1: first-layer weights
-    drifting to zero).
+    [−max|W[:, j]|, +max|W[:, j]|] (red > 0, blue < 0), so that a filter of tiny weights
+    still shows its pattern; the colour bar reads in those units (−1 … +1 of the
+    filter's own max), and the title gives the overall max |W| (question 1: first-layer
+    weights drifting to zero).
     """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
@@ -90,13 +92,26 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figur
     n = min(W.shape[1], MAX_FILTERS) if n is None else n
     _check_count("n", n)
     images = _as_images(W[:, :n].T, "W")
-    fig, axes = _grid(len(images), math.ceil(math.sqrt(len(images))))
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    n_cols = math.ceil(math.sqrt(len(images)))
+    fig, axes = _grid(len(images), n_cols)
+    # room for the colour bar and the two-line title, even for a few filters
+    fig.set_size_inches(max(n_cols + 1.5, 6), math.ceil(len(images) / n_cols) + 1.2)
+    fig.set_layout_engine("constrained")
     for ax, image in zip(axes, images):
         scale = np.abs(image).max() or 1.0  # an all-zero filter gets any non-empty scale
         ax.imshow(image, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
         ax.set_axis_off()
-    fig.suptitle(f"first-layer filters ({len(images)} of {W.shape[1]}), "
-                 f"max |W| = {np.abs(W).max():.3g}")
+    bar = fig.colorbar(ScalarMappable(Normalize(-1, 1), cmap="RdBu_r"), ax=list(axes),
+                       ticks=[-1, 0, 1], shrink=0.6)
+    bar.set_label("weight ÷ max |weight| of its filter")
+    bar.ax.set_yticklabels(["−max", "0", "+max"])
+    side = f"{images.shape[1]}×{images.shape[2]}"
+    fig.suptitle(f"first-layer weights W[:, j] of {len(images)} of {W.shape[1]} hidden units as "
+                 f"{side} images\nred: positive, blue: negative; overall max |W| = "
+                 f"{np.abs(W).max():.3g}")
     return _finish(fig, path)
 
 
@@ -105,14 +120,14 @@ def image_grid(images: np.ndarray, n_cols: int = 10, path: SavePath = None,
     """Images on a grid of ``n_cols`` columns, e.g. samples decoded from the VAE prior.
 
     images: (N, H*W) with a square side or (N, H, W), values in [0, 1] shown in grey.
+    title: what the images are (default: how many there are).
     """
     _check_count("n_cols", n_cols)
     images = _as_images(images, "images")
     fig, axes = _grid(len(images), n_cols)
     for ax, image in zip(axes, images):
         _grey(ax, image)
-    if title:
-        fig.suptitle(title)
+    fig.suptitle(title or f"{len(images)} images")
     return _finish(fig, path)
 
 
@@ -150,5 +165,6 @@ def latent_manifold(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, lim
     ax.set_yticks(ticks * side + side / 2, [f"{values[::-1][i]:.2g}" for i in ticks])
     ax.set_xlabel("z[:, 0]")
     ax.set_ylabel("z[:, 1]")
-    ax.set_title("decoded latent plane" + (" (N(0, 1) quantiles)" if quantiles else ""))
+    ax.set_title("the decoder's output on a grid of codes z"
+                 + (" (N(0, 1) quantiles)" if quantiles else ""))
     return _finish(fig, path)
