@@ -14,6 +14,8 @@ network).  A folder may hold the files gzipped (``train-images-idx3-ubyte.gz``) 
 Every file is checked against the SHA-256 of its decompressed bytes before use.  A
 download that fails the check is never written; one that passes is written atomically
 (temp file, fsync, ``os.replace``), so a half-written file can never be read later.
+A download ends by a deadline however slowly a mirror sends (``deadline``, or the
+environment variable ``TINYAE_DOWNLOAD_DEADLINE``, in seconds).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,9 @@ import numpy as np
 from tinyae.files import atomic_write
 from tinyae.registry import lookup
 
+from .fetch import DeadlineError, describe, fetch
 from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
+from .settings import download_deadline, seconds
 
 # The four standard files, by the name of the array they become.
 FILES: dict[str, str] = {
@@ -69,7 +74,10 @@ MIRRORS: tuple[str, ...] = (
 NAMES = ("auto", "mnist", "mnist-mini")
 DTYPES = ("float32", "float64", "uint8")
 AUTO_TIMEOUT = 5.0  # seconds per network operation when name="auto" ...
-AUTO_MIRRORS = 2  # ... and how many mirrors it tries, so the fallback comes quickly
+AUTO_MIRRORS = 2  # ... how many mirrors it tries ...
+AUTO_DEADLINE = 60.0  # ... and seconds for the whole download, so the fallback comes quickly
+DEADLINE = 300.0  # seconds for the whole download otherwise: 11 MB at 40 kB/s
+MAX_FILE_BYTES = 50_000_000  # the largest file, train-images uncompressed, is 47,040,016 bytes
 BUNDLED_DIR = Path(__file__).parent / "data"
 
 REMEDY = (
@@ -174,45 +182,22 @@ def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.nda
     return arrays
 
 
-def _describe(err: BaseException, timeout: float) -> str:
-    """A one-line reason for a failed download, e.g. 'HTTP 404 Not Found'."""
-    import urllib.error
+def _fetch(url: str, timeout: float, until: float, verbose: bool) -> bytes:
+    """``fetch(url)``, drawing a one-line progress indicator on stderr if ``verbose``."""
 
-    if isinstance(err, urllib.error.HTTPError):
-        return f"HTTP {err.code} {err.reason}"
-    reason = err.reason if isinstance(err, urllib.error.URLError) else err
-    if isinstance(reason, TimeoutError):
-        return f"timed out (no data for {timeout:g} s)"
-    return str(reason) or type(reason).__name__
+    def show(done: int, total: int) -> None:
+        of_total = f"/{total / 1e6:.1f}" if total else ""
+        sys.stderr.write(f"\rtinyae: downloading {url} {done / 1e6:.1f}{of_total} MB")
 
-
-def _fetch(url: str, timeout: float, verbose: bool) -> bytes:
-    """Download ``url`` into memory, drawing a one-line progress indicator on stderr.
-
-    ``timeout`` bounds each network operation (connect, each read), not the whole download.
-    """
-    import urllib.request  # here, not at the top: only a download pays for its import time
-
-    request = urllib.request.Request(url, headers={"User-Agent": "tinyae"})
-    chunks, done = [], 0
+    if verbose:
+        sys.stderr.write(f"tinyae: downloading {url} ")
     try:
-        if verbose:
-            sys.stderr.write(f"tinyae: downloading {url} ")
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0)
-            while chunk := response.read(1 << 16):
-                chunks.append(chunk)
-                done += len(chunk)
-                if verbose:
-                    of_total = f"/{total / 1e6:.1f}" if total else ""
-                    sys.stderr.write(f"\rtinyae: downloading {url} {done / 1e6:.1f}{of_total} MB")
+        return fetch(url, timeout=timeout, until=until, max_bytes=MAX_FILE_BYTES,
+                     progress=show if verbose else None)
     finally:
         if verbose:
             sys.stderr.write("\n")
             sys.stderr.flush()
-    if total and done != total:
-        raise DataError(f"connection closed after {done:,} of {total:,} bytes")
-    return b"".join(chunks)
 
 
 def download_mnist(
@@ -221,6 +206,7 @@ def download_mnist(
     mirrors: Sequence[str] = MIRRORS,
     checksums: Mapping[str, str] = SHA256,
     timeout: float = 30.0,
+    deadline: float | None = None,
     verbose: bool = True,
 ) -> Path:
     """Download the MNIST files missing from ``folder`` (default: the cache) and return it.
@@ -228,11 +214,15 @@ def download_mnist(
     Each file is fetched as ``<mirror><name>.gz``, trying ``mirrors`` in order; any error
     (HTTP error, timeout, refused connection, short read, SHA-256 mismatch of the
     decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
-    that failed once is not asked again in this call.  Only verified files are written,
-    atomically.  Raises :class:`MNISTUnavailableError` listing what every mirror said.
+    that failed once is not asked again in this call.  ``timeout`` bounds each network
+    operation, ``deadline`` the whole call (default: $TINYAE_DOWNLOAD_DEADLINE, else
+    ``DEADLINE`` seconds).  Only verified files are written, atomically.  Raises
+    :class:`MNISTUnavailableError` listing what every mirror said.
     """
-    from http.client import HTTPException  # lazy, like urllib in _fetch
+    from http.client import HTTPException  # lazy, like urllib in fetch
 
+    timeout, deadline = seconds(timeout, "timeout"), download_deadline(deadline, DEADLINE)
+    until = time.monotonic() + deadline
     folder = Path(folder) if folder is not None else mnist_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     present = _find_files(folder)
@@ -243,12 +233,16 @@ def download_mnist(
         for mirror in list(live):
             url = f"{mirror.rstrip('/')}/{stem}.gz"
             try:
-                raw = _fetch(url, timeout, verbose)
+                raw = _fetch(url, timeout, until, verbose)
                 digest = hashlib.sha256(decompress(raw, url)).hexdigest()
                 if digest != checksums[stem]:
                     raise DataError(f"SHA-256 mismatch: got {digest}, expected {checksums[stem]}")
             except (OSError, ValueError, HTTPException) as err:
-                failures.append(f"{url}: {_describe(err, timeout)}")
+                reason = describe(err, timeout)
+                if isinstance(err, DeadlineError):
+                    reason += (f"; the whole download may take {deadline:g} s "
+                               "(set TINYAE_DOWNLOAD_DEADLINE=SECONDS to allow more)")
+                failures.append(f"{url}: {reason}")
                 live.remove(mirror)
                 _say(verbose, failures[-1] + ("; trying the next mirror" if live else ""))
                 continue
@@ -274,7 +268,7 @@ def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
     return dirs
 
 
-def _load_full(data_dir, *, download, mirrors, checksums, timeout, verbose):
+def _load_full(data_dir, *, download, mirrors, checksums, timeout, deadline, verbose):
     """Find (or download) and verify full MNIST; returns (arrays, source description)."""
     looked = []
     for label, folder in _search_dirs(data_dir):
@@ -293,7 +287,8 @@ def _load_full(data_dir, *, download, mirrors, checksums, timeout, verbose):
         )
     cache = mnist_cache_dir()
     try:
-        download_mnist(cache, mirrors=mirrors, checksums=checksums, timeout=timeout, verbose=verbose)
+        download_mnist(cache, mirrors=mirrors, checksums=checksums, timeout=timeout,
+                       deadline=deadline, verbose=verbose)
     except MNISTUnavailableError as err:
         raise MNISTUnavailableError(f"full MNIST not found locally and {err}\n{where}") from None
     return _load_folder(cache, checksums), f"{cache} (downloaded)"
@@ -321,6 +316,7 @@ def load_mnist(
     mirrors: Sequence[str] | None = None,
     checksums: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    deadline: float | None = None,
     verbose: bool = True,
 ) -> MNIST:
     """Load MNIST as flattened images x (N, 784) and labels y (N,) uint8.
@@ -328,7 +324,8 @@ def load_mnist(
     Parameters
     ----------
     name : ``"auto"`` (full MNIST if on disk or quickly downloadable — at most
-        ``AUTO_MIRRORS`` mirrors, ``AUTO_TIMEOUT`` s each — else the bundled subset),
+        ``AUTO_MIRRORS`` mirrors, ``AUTO_TIMEOUT`` s per network operation, ``AUTO_DEADLINE``
+        s in all — else the bundled subset),
         ``"mnist"`` (full set, or :class:`MNISTUnavailableError` with the remedy) or
         ``"mnist-mini"`` (the bundled subset; ``data_dir`` and download are ignored).
     data_dir : a folder holding the four standard files, looked in first.
@@ -338,6 +335,8 @@ def load_mnist(
     download : allow downloading (also disabled by the environment TINYAE_OFFLINE=1).
     mirrors, checksums : override :data:`MIRRORS` and :data:`SHA256` (used by tests).
     timeout : seconds per network operation.
+    deadline : seconds for the whole download; default $TINYAE_DOWNLOAD_DEADLINE, else
+        ``DEADLINE`` (``AUTO_DEADLINE`` with ``"auto"``).
     verbose : print which data was used, and download progress, on stderr.
 
     Returns
@@ -353,12 +352,15 @@ def load_mnist(
         if isinstance(mirrors, str):  # one URL, not a sequence of one-letter "mirrors"
             mirrors = [mirrors]
         mirrors = tuple(MIRRORS if mirrors is None else mirrors)
+        timeout = seconds(timeout, "timeout")
+        deadline = download_deadline(deadline, AUTO_DEADLINE if name == "auto" else DEADLINE)
         if name == "auto":
             mirrors, timeout = mirrors[:AUTO_MIRRORS], min(timeout, AUTO_TIMEOUT)
         checksums = SHA256 if checksums is None else checksums
         try:
             arrays, source = _load_full(data_dir, download=download, mirrors=mirrors,
-                                        checksums=checksums, timeout=timeout, verbose=verbose)
+                                        checksums=checksums, timeout=timeout, deadline=deadline,
+                                        verbose=verbose)
             used = "mnist"
         except MNISTUnavailableError as err:
             if name == "mnist":
