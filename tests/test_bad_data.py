@@ -12,7 +12,8 @@ through ``load_mnist``, ``download_mnist`` or the ``tinyae`` command line, and s
 * optionally what must hold afterwards: no file lost, none written where it must not be.
 
 The rules the rows check: ``auto`` never stops or hangs over data it cannot get — it
-falls back and says why in one line per problem; a download ends by one deadline.
+falls back and says why in one line per problem; a download ends by one deadline;
+a cache that cannot be written means "keep the download in memory, say so once".
 
 No row touches the network or the real home folder: mirrors are a loopback server
 (``mirror.py``), and HOME, the cache, the data folders and the working folder all live
@@ -21,6 +22,9 @@ in tmp_path.  To add a case, add a ``Case`` row to ``CASES``.
 
 from __future__ import annotations
 
+import errno
+import os
+import pwd
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +35,8 @@ import mirror
 import pytest
 
 from tinyae.cli import main
-from tinyae.datasets import DataError, MNISTUnavailableError, load_mnist
+from tinyae.datasets import DataError, MNISTUnavailableError, download_mnist, load_mnist
+from tinyae.datasets import download as download_module
 from tinyae.datasets import mnist as mnist_module
 
 FAKE = mirror.fake_mnist()
@@ -57,6 +62,9 @@ class World:
         """``load_mnist(name)`` with the fake checksums, from mirrors behaving as ``modes``."""
         return load_mnist(name, mirrors=self.urls(*modes), checksums=FAKE["checksums"], **kwargs)
 
+    def download(self, folder: Path, *modes: str) -> Path:
+        return download_mnist(folder, mirrors=self.urls(*modes), checksums=FAKE["checksums"],
+                              verbose=False)
 
     def set(self, **variables: str) -> World:
         for name, value in variables.items():
@@ -76,6 +84,14 @@ class World:
             (path / BAD).write_bytes(spoil)
         return self
 
+    def put(self, path: Path) -> World:
+        """A file of the user's at ``path``."""
+        path.write_text("mine")
+        return self
+
+    def mkdir(self, path: Path) -> World:
+        path.mkdir(parents=True)
+        return self
 
     def patch(self, target: Any, name: str, value: Any) -> World:
         self.env.setattr(target, name, value)
@@ -101,6 +117,25 @@ class Case:
 # --- faults that take more than one line to set up -------------------------------------------
 
 
+def no_home(world: World) -> World:
+    """No TINYAE_CACHE_DIR, no XDG_CACHE_HOME, no HOME, and no home in the user database."""
+
+    def unknown_user(uid: int) -> Any:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    world.patch(pwd, "getpwuid", unknown_user)
+    return world.unset("TINYAE_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
+
+
+def disk_full(world: World) -> World:
+    """Every attempt to write the cache fails as on a full disk."""
+
+    def write(path: Any, _: Any) -> Any:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    return world.patch(download_module, "atomic_write", write)
+
+
 def cli(world: World, *args: str) -> int:
     """``tinyae train`` on 200 images for one epoch, the real mirrors replaced by loopback ones."""
     out = str(world.tmp / "out")
@@ -110,8 +145,29 @@ def cli(world: World, *args: str) -> int:
 # --- what must hold afterwards -------------------------------------------------------------------
 
 
+def said_once(words: str) -> Callable[[World, str], None]:
+    def check(world: World, said: str) -> None:
+        assert said.count(words) == 1
+
+    return check
+
+
 def nothing_cached(world: World, said: str) -> None:
     assert not world.cache.exists() or list(world.cache.iterdir()) == []
+
+
+def kept_folder(world: World) -> None:
+    assert (world.cache / BAD).is_dir()
+
+
+def cached_under_home(world: World) -> None:
+    assert not (world.tmp / "cwd" / "relative").exists()
+    cache = world.tmp / "home/.cache/tinyae/mnist"
+    assert sorted(p.name for p in cache.iterdir()) == sorted(FAKE["files"])
+
+
+def no_request(world: World, said: str) -> None:
+    assert world.server.requests == []
 
 
 def one_line_with(*words: str) -> Callable[[World, str], None]:
@@ -151,6 +207,38 @@ CASES = [
          DataError, ("timeout=-1 is not a positive number of seconds",)),
 
     # --- a cache that cannot be written: download into memory, say so once
+    Case("auto: a file stands where the cache folder should be",
+         lambda w: w.put(w.tmp / "cache").load("auto", "ok"),
+         "mnist", ("not caching the download: cannot create", "Not a directory",
+                   "stays in memory for this run", "TINYAE_CACHE_DIR"),
+         check=said_once("not caching")),
+    Case("auto: the disk is full when the download is cached",
+         lambda w: disk_full(w).load("auto", "ok"),
+         "mnist", ("not caching the download", "No space left on device"),
+         check=said_once("not caching")),
+    Case("auto: a folder in the cache has the name of a file",
+         lambda w: w.mkdir(w.cache / BAD).load("auto", "ok"),
+         "mnist", ("not caching the download", "Is a directory"),
+         check=lambda w, said: kept_folder(w)),
+    Case("auto: HOME unset and no home folder in the user database",
+         lambda w: no_home(w).load("auto", "ok"),
+         "mnist", ("no cache folder: HOME is not set", "stays in memory for this run"),
+         check=said_once("no cache folder")),
+    Case("auto: HOME is empty (~ would mean /)",
+         lambda w: w.unset("TINYAE_CACHE_DIR").set(HOME="").load("auto", "ok"),
+         "mnist", ("HOME='' is not an absolute path", "stays in memory for this run")),
+    Case("mnist offline: HOME unset and no home folder in the user database",
+         lambda w: no_home(w).set(TINYAE_OFFLINE="1").load("mnist"),
+         MNISTUnavailableError, ("cache: no cache folder: HOME is not set", "TINYAE_OFFLINE is set",
+                                 "TINYAE_DATA_DIR")),
+    Case("auto: XDG_CACHE_HOME is a relative path (the XDG rules say: ignore it)",
+         lambda w: w.unset("TINYAE_CACHE_DIR").set(XDG_CACHE_HOME="relative").load("auto", "ok"),
+         "mnist", (),
+         check=lambda w, said: cached_under_home(w)),
+    Case("download_mnist into a folder that cannot be created",
+         lambda w: w.put(w.tmp / "file").download(w.tmp / "file" / "mnist", "ok"),
+         DataError, ("cannot create", "Not a directory", "choose a folder you can write to"),
+         check=no_request),
 
     # --- a file that fails its check: never used, never deleted
     Case("auto offline: TINYAE_DATA_DIR holds two of the four files",
@@ -168,6 +256,9 @@ CASES = [
     Case("mnist: the mirror serves a truncated gzip file",
          lambda w: w.load("mnist", "cut"),
          MNISTUnavailableError, ("the gzip stream ends early",), check=nothing_cached),
+    Case("mnist: the mirror serves a file with the wrong checksum",
+         lambda w: w.load("mnist", "corrupt"),
+         MNISTUnavailableError, ("SHA-256 of the decompressed data is",), check=nothing_cached),
     Case("auto: the mirror redirects to itself forever",
          lambda w: w.load("auto", "loop"),
          "mnist-mini", ("HTTP 302",),
@@ -190,6 +281,10 @@ CASES = [
          lambda w: cli(w.patch(mnist_module, "MIRRORS", tuple(w.urls("trickle")))
                        .set(TINYAE_DOWNLOAD_DEADLINE="1"), "--dataset", "auto"),
          0, ("gave up at the deadline", "using 'mnist-mini'"), within=60),
+    Case("tinyae train --dataset auto, the cache cannot be created, the mirror has no files",
+         lambda w: cli(w.put(w.tmp / "cache").patch(mnist_module, "MIRRORS", tuple(w.urls("missing"))),
+                       "--dataset", "auto"),
+         0, ("not caching the download", "HTTP 404", "using 'mnist-mini'"), within=60),
 ]
 
 

@@ -15,28 +15,28 @@ Every file is checked against the SHA-256 of its decompressed bytes before use. 
 download that fails the check is never written; one that passes is written atomically
 (temp file, fsync, ``os.replace``), so a half-written file can never be read later.
 A download ends by a deadline however slowly a mirror sends (``deadline``, or the
-environment variable ``TINYAE_DOWNLOAD_DEADLINE``, in seconds).
+environment variable ``TINYAE_DOWNLOAD_DEADLINE``, in seconds); when the cache cannot be
+written (no home folder, read-only, a file in the way) the download stays in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
-import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tinyae.files import atomic_write
 from tinyae.registry import lookup
 
-from .fetch import DeadlineError, describe, fetch
-from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
-from .settings import download_deadline, seconds
+from .download import Mirrors, MirrorsFailed, obtain
+from .download import say as _say
+from .idx import DataError, decompress, parse_idx
+from .settings import cache_root, download_deadline, offline, seconds
 
 # The four standard files, by the name of the array they become.
 FILES: dict[str, str] = {
@@ -104,7 +104,8 @@ class MNIST:
     y_train : (N,) uint8 digit labels 0..9.
     x_test, y_test : the test split, same layout (M, 784) and (M,).
     name : ``"mnist"`` or ``"mnist-mini"`` — which data you actually got.
-    source : the folder it was read from, marked "(downloaded)" if fetched just now.
+    source : the folder it was read from, marked "(downloaded)" if fetched just now, or
+        "(downloaded, not cached)" when the cache could not be written.
     """
 
     x_train: np.ndarray
@@ -121,26 +122,18 @@ class MNIST:
 
 
 def mnist_cache_dir() -> Path:
-    """The per-user folder that downloads go to (see the module docstring for the order)."""
-    root = os.environ.get("TINYAE_CACHE_DIR")
-    if not root:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyae"
-    return Path(root).expanduser() / "mnist"
+    """The per-user folder that downloads go to (see the module docstring for the order).
 
-
-def offline() -> bool:
-    """True when the environment variable ``TINYAE_OFFLINE`` is set to 1/true/yes/on."""
-    return os.environ.get("TINYAE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _say(verbose: bool, message: str) -> None:
-    if verbose:
-        print(f"tinyae: {message}", file=sys.stderr, flush=True)
+    Raises :class:`DataError` if the environment gives none (see :func:`.settings.cache_root`).
+    """
+    return cache_root() / "mnist"
 
 
 def _find_files(folder: Path) -> dict[str, Path]:
     """The standard files present in ``folder`` (gzipped name preferred), by array name."""
-    found = {}
+    found: dict[str, Path] = {}
+    if not folder.is_dir() or not os.access(folder, os.R_OK | os.X_OK):
+        return found  # no folder, or one we may not open: nothing there we can use
     for key, stem in FILES.items():
         for candidate in (folder / f"{stem}.gz", folder / stem):
             if candidate.is_file():
@@ -149,55 +142,68 @@ def _find_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _read_verified(path: Path, expected_sha256: str, ndim: int) -> np.ndarray:
-    """Read one IDX file after checking the SHA-256 of its decompressed bytes."""
-    data = decompress(path.read_bytes(), str(path))
+def _verified(raw: bytes, name: str, key: str, checksums: Mapping[str, str]) -> np.ndarray:
+    """The array ``key`` from the bytes of its file (gzipped or not) ``name``, after checking
+    the SHA-256 of the decompressed data: (N, 28, 28) images or (N,) labels."""
+    expected_sha256 = checksums[FILES[key]]
+    data = decompress(raw, name)
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected_sha256:
         raise DataError(
-            f"{path}: SHA-256 of the decompressed data is {digest}, expected "
-            f"{expected_sha256}; the file is corrupt or is not the file of that name — "
-            "delete it and download it again"
+            f"{name}: SHA-256 of the decompressed data is {digest}, expected {expected_sha256}; "
+            "the file is corrupt or is not the file of that name"
         )
-    return parse_idx(data, str(path), ndim)
+    return parse_idx(data, name, ndim=3 if key.startswith("x") else 1)
 
 
-def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """Read and verify the four files in ``folder``: x (N, 28, 28) and y (N,) per split."""
-    paths = _find_files(folder)
-    missing = [f"{FILES[key]}(.gz)" for key in FILES if key not in paths]
-    if missing:
-        raise DataError(f"{folder}: missing {', '.join(missing)}")
-    arrays = {
-        key: _read_verified(path, checksums[FILES[key]], ndim=3 if key.startswith("x") else 1)
-        for key, path in paths.items()
-    }
+def _read_verified(path: Path, key: str, checksums: Mapping[str, str]) -> np.ndarray:
+    """The array ``key`` read from ``path`` and verified (see :func:`_verified`)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the file ({err.strerror or err})") from None
+    return _verified(raw, str(path), key, checksums)
+
+
+def _check_splits(arrays: Mapping[str, np.ndarray], where: str) -> None:
+    """Each split has one uint8 label per uint8 image."""
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) != len(y) or x.dtype != np.uint8 or y.dtype != np.uint8:
             raise DataError(
-                f"{folder}: the {split} files do not match: {len(x)} {x.dtype} images vs "
+                f"{where}: the {split} files do not match: {len(x)} {x.dtype} images vs "
                 f"{len(y)} {y.dtype} labels (both must be uint8, one label per image)"
             )
+
+
+class _NotThere(DataError):
+    """The folder, or some of its four files, does not exist (as opposed to a bad file)."""
+
+
+def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Read and verify the four files in ``folder``: x (N, 28, 28) and y (N,) per split."""
+    if not folder.is_dir():
+        raise _NotThere(f"{folder}: no such folder")
+    paths = _find_files(folder)
+    missing = [FILES[key] for key in FILES if key not in paths]
+    if missing:
+        raise _NotThere(f"{folder}: missing {', '.join(missing)}")
+    arrays = {key: _read_verified(path, key, checksums) for key, path in paths.items()}
+    _check_splits(arrays, str(folder))
     return arrays
 
 
-def _fetch(url: str, timeout: float, until: float, verbose: bool) -> bytes:
-    """``fetch(url)``, drawing a one-line progress indicator on stderr if ``verbose``."""
-
-    def show(done: int, total: int) -> None:
-        of_total = f"/{total / 1e6:.1f}" if total else ""
-        sys.stderr.write(f"\rtinyae: downloading {url} {done / 1e6:.1f}{of_total} MB")
-
-    if verbose:
-        sys.stderr.write(f"tinyae: downloading {url} ")
-    try:
-        return fetch(url, timeout=timeout, until=until, max_bytes=MAX_FILE_BYTES,
-                     progress=show if verbose else None)
-    finally:
-        if verbose:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+def _obtain(folder: Path | None, mirrors: Mirrors, checksums: Mapping[str, str], *,
+            must_store: bool, verbose: bool) -> tuple[dict[str, np.ndarray], bool]:
+    """Full MNIST: the files in ``folder`` that pass their check, the others downloaded (see
+    :func:`.download.obtain`); returns (the arrays, whether every download was stored)."""
+    arrays, stored = obtain(
+        FILES, folder, _find_files(folder) if folder is not None else {},
+        read=functools.partial(_read_verified, checksums=checksums),
+        check=functools.partial(_verified, checksums=checksums),
+        mirrors=mirrors, must_store=must_store, verbose=verbose)
+    _check_splits(arrays, str(folder) if folder is not None else "the download")
+    return arrays, stored
 
 
 def download_mnist(
@@ -212,49 +218,31 @@ def download_mnist(
     """Download the MNIST files missing from ``folder`` (default: the cache) and return it.
 
     Each file is fetched as ``<mirror><name>.gz``, trying ``mirrors`` in order; any error
-    (HTTP error, timeout, refused connection, short read, SHA-256 mismatch of the
-    decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
+    (HTTP error, timeout, refused connection, short read, an error page, SHA-256 mismatch of
+    the decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
     that failed once is not asked again in this call.  ``timeout`` bounds each network
     operation, ``deadline`` the whole call (default: $TINYAE_DOWNLOAD_DEADLINE, else
-    ``DEADLINE`` seconds).  Only verified files are written, atomically.  Raises
-    :class:`MNISTUnavailableError` listing what every mirror said.
+    ``DEADLINE`` seconds).  Only verified files are written, atomically; a file in ``folder``
+    that fails its check is renamed ``<name>.corrupt`` and replaced.  Raises
+    :class:`MNISTUnavailableError` listing what every mirror said, or :class:`DataError` if
+    ``folder`` cannot be written.
     """
-    from http.client import HTTPException  # lazy, like urllib in fetch
-
-    timeout, deadline = seconds(timeout, "timeout"), download_deadline(deadline, DEADLINE)
-    until = time.monotonic() + deadline
     folder = Path(folder) if folder is not None else mnist_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    present = _find_files(folder)
-    live, failures = list(mirrors), []
-    for key, stem in FILES.items():
-        if key in present:
-            continue
-        for mirror in list(live):
-            url = f"{mirror.rstrip('/')}/{stem}.gz"
-            try:
-                raw = _fetch(url, timeout, until, verbose)
-                digest = hashlib.sha256(decompress(raw, url)).hexdigest()
-                if digest != checksums[stem]:
-                    raise DataError(f"SHA-256 mismatch: got {digest}, expected {checksums[stem]}")
-            except (OSError, ValueError, HTTPException) as err:
-                reason = describe(err, timeout)
-                if isinstance(err, DeadlineError):
-                    reason += (f"; the whole download may take {deadline:g} s "
-                               "(set TINYAE_DOWNLOAD_DEADLINE=SECONDS to allow more)")
-                failures.append(f"{url}: {reason}")
-                live.remove(mirror)
-                _say(verbose, failures[-1] + ("; trying the next mirror" if live else ""))
-                continue
-            name = stem + ".gz" if raw.startswith(GZIP_MAGIC) else stem
-            atomic_write(folder / name, lambda file: file.write(raw))  # noqa: B023 (runs at once)
-            break
-        else:
-            said = "\n  ".join(failures) or "(no mirrors given)"
-            raise MNISTUnavailableError(
-                f"could not download {stem}.gz from any mirror\n  {said}\n{REMEDY}"
-            )
+    deadline = download_deadline(deadline, DEADLINE)
+    live = Mirrors(list(mirrors), seconds(timeout, "timeout"), deadline, MAX_FILE_BYTES)
+    try:
+        _obtain(folder, live, checksums, must_store=True, verbose=verbose)
+    except MirrorsFailed as err:
+        raise MNISTUnavailableError(f"{err}\n{REMEDY}") from None
     return folder
+
+
+def _cache() -> tuple[Path | None, str]:
+    """(the cache folder, '') or (None, why there is none)."""
+    try:
+        return mnist_cache_dir(), ""
+    except DataError as err:
+        return None, str(err)
 
 
 def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
@@ -264,34 +252,38 @@ def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
         dirs.append(("data_dir argument", Path(data_dir).expanduser()))
     if os.environ.get("TINYAE_DATA_DIR"):
         dirs.append(("TINYAE_DATA_DIR", Path(os.environ["TINYAE_DATA_DIR"]).expanduser()))
-    dirs.append(("cache", mnist_cache_dir()))
-    return dirs
+    cache = _cache()[0]
+    return dirs + ([("cache", cache)] if cache is not None else [])
 
 
 def _load_full(data_dir, *, download, mirrors, checksums, timeout, deadline, verbose):
     """Find (or download) and verify full MNIST; returns (arrays, source description)."""
     looked = []
     for label, folder in _search_dirs(data_dir):
-        found = _find_files(folder)
-        if len(found) == len(FILES):
+        try:
             return _load_folder(folder, checksums), str(folder)
-        what = "missing " + ", ".join(FILES[k] for k in FILES if k not in found)
-        looked.append(f"{label} {folder}: {what if found or folder.is_dir() else 'no such folder'}")
-        if label != "cache":
-            _say(verbose, f"full MNIST not in {looked[-1]}")
+        except _NotThere as err:
+            looked.append(f"{label} {err}")
+            if label != "cache":
+                _say(verbose, f"full MNIST not in {looked[-1]}")
+    cache, no_cache = _cache()
+    if cache is None:
+        looked.append(f"cache: {no_cache}")
     where = "Looked in:\n  " + "\n  ".join(looked)
     if offline() or not download:
         why = "TINYAE_OFFLINE is set" if offline() else "download=False"
         raise MNISTUnavailableError(
             f"full MNIST not found and downloading is disabled ({why})\n{where}\n{REMEDY}"
         )
-    cache = mnist_cache_dir()
+    if cache is None:
+        _say(verbose, f"{no_cache}; the download stays in memory for this run")
+    live = Mirrors(list(mirrors), timeout, deadline, MAX_FILE_BYTES)
     try:
-        download_mnist(cache, mirrors=mirrors, checksums=checksums, timeout=timeout,
-                       deadline=deadline, verbose=verbose)
-    except MNISTUnavailableError as err:
-        raise MNISTUnavailableError(f"full MNIST not found locally and {err}\n{where}") from None
-    return _load_folder(cache, checksums), f"{cache} (downloaded)"
+        arrays, stored = _obtain(cache, live, checksums, must_store=False, verbose=verbose)
+    except MirrorsFailed as err:
+        raise MNISTUnavailableError(
+            f"full MNIST not found locally and {err}\n{where}\n{REMEDY}") from None
+    return arrays, f"{cache} (downloaded)" if stored else "(downloaded, not cached)"
 
 
 def _images(x: np.ndarray, dtype: str, binarize: bool) -> np.ndarray:
