@@ -13,7 +13,9 @@ through ``load_mnist``, ``download_mnist`` or the ``tinyae`` command line, and s
 
 The rules the rows check: ``auto`` never stops or hangs over data it cannot get — it
 falls back and says why in one line per problem; a download ends by one deadline;
-a cache that cannot be written means "keep the download in memory, say so once".
+a cache that cannot be written means "keep the download in memory, say so once"; a
+file that fails its check is never used and never deleted (in the cache it is renamed
+``<name>.corrupt`` when a fresh copy replaces it; in your own folders it is left alone).
 
 No row touches the network or the real home folder: mirrors are a loopback server
 (``mirror.py``), and HOME, the cache, the data folders and the working folder all live
@@ -116,6 +118,10 @@ class Case:
 
 # --- faults that take more than one line to set up -------------------------------------------
 
+CORRUPT = FAKE["corrupt"][BAD]  # a valid IDX file, but not the one of that name
+CUT = FAKE["files"][BAD][:-6]  # a gzip stream without its end
+SPOILED = {"corrupt": CORRUPT, "cut": CUT}
+
 
 def no_home(world: World) -> World:
     """No TINYAE_CACHE_DIR, no XDG_CACHE_HOME, no HOME, and no home in the user database."""
@@ -154,6 +160,22 @@ def said_once(words: str) -> Callable[[World, str], None]:
 
 def nothing_cached(world: World, said: str) -> None:
     assert not world.cache.exists() or list(world.cache.iterdir()) == []
+
+
+def untouched(folder: str, spoil: str) -> Callable[[World, str], None]:
+    """The spoiled file in ``world.tmp / folder`` is still there, byte for byte, alone."""
+
+    def check(world: World, said: str) -> None:
+        path = world.tmp / folder / BAD
+        assert path.read_bytes() == SPOILED[spoil]
+        assert sorted(p.name for p in path.parent.iterdir()) == sorted(FAKE["files"])
+
+    return check
+
+
+def set_aside_and_replaced(world: World, said: str) -> None:
+    assert (world.cache / f"{BAD}.corrupt").read_bytes() == CORRUPT  # kept, under a name never read
+    assert (world.cache / BAD).read_bytes() == FAKE["files"][BAD]  # the verified copy
 
 
 def kept_folder(world: World) -> None:
@@ -241,6 +263,32 @@ CASES = [
          check=no_request),
 
     # --- a file that fails its check: never used, never deleted
+    Case("auto: the cache holds a corrupt file; a mirror has a good one",
+         lambda w: w.fill(w.cache, spoil=CORRUPT).load("auto", "ok"),
+         "mnist", (f"failed its check: kept it as {BAD}.corrupt and stored a fresh copy",),
+         check=set_aside_and_replaced),
+    Case("download_mnist into a folder holding a corrupt file",
+         lambda w: w.fill(w.cache, spoil=CORRUPT).download(w.cache, "ok"),
+         "returned", (), check=set_aside_and_replaced),
+    Case("auto offline: the cache holds a corrupt file",
+         lambda w: w.fill(w.cache, spoil=CORRUPT).set(TINYAE_OFFLINE="1").load("auto"),
+         "mnist-mini", (f"{BAD}: SHA-256 of the decompressed data is",),
+         check=untouched("cache/mnist", "corrupt")),
+    Case("mnist offline: the cache holds a corrupt file",
+         lambda w: w.fill(w.cache, spoil=CORRUPT).set(TINYAE_OFFLINE="1").load("mnist"),
+         MNISTUnavailableError, (f"{BAD}: SHA-256 of the decompressed data is",
+                                 "TINYAE_OFFLINE is set"),
+         check=untouched("cache/mnist", "corrupt")),
+    Case("auto offline: TINYAE_DATA_DIR holds a truncated gzip file",
+         lambda w: w.fill(w.tmp / "mine", spoil=CUT).set(TINYAE_DATA_DIR=str(w.tmp / "mine"),
+                                                         TINYAE_OFFLINE="1").load("auto"),
+         "mnist-mini", ("TINYAE_DATA_DIR", "the gzip stream ends early"),
+         check=untouched("mine", "cut")),
+    Case("mnist: data_dir holds a corrupt file; a mirror has a good one",
+         lambda w: w.fill(w.tmp / "mine", spoil=CORRUPT).load("mnist", "ok",
+                                                              data_dir=w.tmp / "mine"),
+         "mnist", ("full MNIST not in data_dir argument", "SHA-256 of the decompressed data is"),
+         check=untouched("mine", "corrupt")),
     Case("auto offline: TINYAE_DATA_DIR holds two of the four files",
          lambda w: w.fill(w.tmp / "mine", mirror.STEMS[:2]).set(TINYAE_DATA_DIR=str(w.tmp / "mine"),
                                                                TINYAE_OFFLINE="1").load("auto"),
@@ -251,8 +299,16 @@ CASES = [
                                                                TINYAE_OFFLINE="1").load("mnist"),
          MNISTUnavailableError, ("mine: missing t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",
                                  "set TINYAE_DATA_DIR=that_folder")),
+    Case("auto offline: TINYAE_DATA_DIR names a file, not a folder",
+         lambda w: w.put(w.tmp / "notes.txt").set(TINYAE_DATA_DIR=str(w.tmp / "notes.txt"),
+                                                  TINYAE_OFFLINE="1").load("auto"),
+         "mnist-mini", ("TINYAE_DATA_DIR", "notes.txt: not a folder")),
 
     # --- a mirror that serves something else: one line each, then the next mirror
+    Case("auto: the mirror answers with an HTML error page and status 200",
+         lambda w: w.load("auto", "html"),
+         "mnist-mini", ("not an IDX or gzip file but text starting '<html><body><h1>503 Service",
+                        "an error page?"), check=nothing_cached),
     Case("mnist: the mirror serves a truncated gzip file",
          lambda w: w.load("mnist", "cut"),
          MNISTUnavailableError, ("the gzip stream ends early",), check=nothing_cached),

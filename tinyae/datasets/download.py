@@ -3,8 +3,10 @@
 The rules, whatever goes wrong:
 
 * a file is used only after its check passes (``check`` parses and verifies it);
-* a mirror that fails once (HTTP error, timeout, refused, cut short, too long, a wrong
-  checksum) is not asked again; the reasons are kept for the final error;
+  one that fails is never used and never deleted — a user may have put it there — but
+  renamed ``<name>.corrupt`` when a verified copy takes its place;
+* a mirror that fails once (HTTP error, timeout, refused, cut short, too long, an error
+  page, a wrong checksum) is not asked again; the reasons are kept for the final error;
 * the whole download ends by one deadline, however slowly a mirror trickles its bytes;
 * a folder that cannot be written is either an error (the caller asked for the files on
   disk) or, said once, a download kept in memory for this run.
@@ -114,8 +116,21 @@ def _writable(folder: Path) -> str:
     return ""
 
 
-def _store(folder: Path, stem: str, raw: bytes) -> None:
-    """Write a verified download atomically as ``stem(.gz)``."""
+def set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.corrupt`` or ``.corrupt-2``, …; return the new path."""
+    aside, n = path.with_name(f"{path.name}.corrupt"), 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{n}")
+    path.rename(aside)
+    return aside
+
+
+def _store(folder: Path, stem: str, raw: bytes, bad: Path | None, verbose: bool) -> None:
+    """Write a verified download atomically as ``stem(.gz)``, setting aside the file it replaces."""
+    if bad is not None:
+        aside = set_aside(bad)
+        say(verbose, f"{bad} failed its check: kept it as {aside.name} and stored a fresh copy")
     name = stem + ".gz" if raw.startswith(GZIP_MAGIC) else stem
     atomic_write(folder / name, lambda file: file.write(raw))
 
@@ -131,7 +146,7 @@ def obtain(
     must_store: bool,
     verbose: bool,
 ) -> tuple[dict[str, T], bool]:
-    """The files ``stems`` (by key): from ``found`` (paths in ``folder``), else downloaded.
+    """The files ``stems`` (by key): from ``found`` (in ``folder``) if they pass, else downloaded.
 
     ``read(path, key)`` and ``check(raw, url, key)`` turn a file into its verified content
     or raise DataError.  Each download ``<mirror><stem>.gz`` is stored in ``folder`` if it
@@ -144,13 +159,17 @@ def obtain(
         store = None
     contents = {}
     for key, stem in stems.items():
-        if key in found:
-            contents[key] = read(found[key], key)
-            continue
+        path = found.get(key)
+        if path is not None:
+            try:
+                contents[key] = read(path, key)
+                continue
+            except DataError:  # not trusted: replaced below, and set aside when stored
+                pass
         raw, contents[key] = mirrors.get(f"{stem}.gz", functools.partial(check, key=key), verbose)
         if store is not None:
             try:
-                _store(store, stem, raw)
+                _store(store, stem, raw, path, verbose)
             except OSError as err:
                 why = f"cannot write to {store} ({err.strerror or err})"
                 _cannot_store(why, must_store, verbose)

@@ -14,6 +14,8 @@ network).  A folder may hold the files gzipped (``train-images-idx3-ubyte.gz``) 
 Every file is checked against the SHA-256 of its decompressed bytes before use.  A
 download that fails the check is never written; one that passes is written atomically
 (temp file, fsync, ``os.replace``), so a half-written file can never be read later.
+A file that fails its check is never used and never deleted: in the cache it is renamed
+``<name>.corrupt`` when a fresh copy is downloaded; in your own folders it is only reported.
 A download ends by a deadline however slowly a mirror sends (``deadline``, or the
 environment variable ``TINYAE_DOWNLOAD_DEADLINE``, in seconds); when the cache cannot be
 written (no home folder, read-only, a file in the way) the download stays in memory.
@@ -35,7 +37,7 @@ from tinyae.registry import lookup
 
 from .download import Mirrors, MirrorsFailed, obtain
 from .download import say as _say
-from .idx import DataError, decompress, parse_idx
+from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
 from .settings import cache_root, download_deadline, offline, seconds
 
 # The four standard files, by the name of the array they become.
@@ -146,6 +148,10 @@ def _verified(raw: bytes, name: str, key: str, checksums: Mapping[str, str]) -> 
     """The array ``key`` from the bytes of its file (gzipped or not) ``name``, after checking
     the SHA-256 of the decompressed data: (N, 28, 28) images or (N,) labels."""
     expected_sha256 = checksums[FILES[key]]
+    if not raw.startswith((GZIP_MAGIC, b"\0\0")):  # an IDX file starts with two zero bytes
+        start = " ".join(raw[:40].decode("utf-8", "replace").split())
+        raise DataError(f"{name}: not an IDX or gzip file but text starting {start!r} "
+                        "(an error page?)")
     data = decompress(raw, name)
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected_sha256:
@@ -183,7 +189,9 @@ class _NotThere(DataError):
 def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.ndarray]:
     """Read and verify the four files in ``folder``: x (N, 28, 28) and y (N,) per split."""
     if not folder.is_dir():
-        raise _NotThere(f"{folder}: no such folder")
+        raise _NotThere(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"{folder}: cannot open the folder (permission denied)")
     paths = _find_files(folder)
     missing = [FILES[key] for key in FILES if key not in paths]
     if missing:
@@ -262,9 +270,9 @@ def _load_full(data_dir, *, download, mirrors, checksums, timeout, deadline, ver
     for label, folder in _search_dirs(data_dir):
         try:
             return _load_folder(folder, checksums), str(folder)
-        except _NotThere as err:
+        except DataError as err:  # missing, unreadable or corrupt: said, and left where it is
             looked.append(f"{label} {err}")
-            if label != "cache":
+            if label != "cache" or not isinstance(err, _NotThere):
                 _say(verbose, f"full MNIST not in {looked[-1]}")
     cache, no_cache = _cache()
     if cache is None:
