@@ -8,12 +8,9 @@ talk to a loopback HTTP server serving small fake MNIST files.
 from __future__ import annotations
 
 import gzip
-import hashlib
-import http.server
-import socket
-import threading
 from pathlib import Path
 
+import mirror
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,7 +35,7 @@ REAL_MNIST = next((folder for _, folder in mnist_module._search_dirs(None)
                    if len(mnist_module._find_files(folder)) == len(mnist_module.FILES)), None)
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-STEMS = list(mnist_module.FILES.values())
+STEMS = mirror.STEMS
 
 
 @pytest.fixture(autouse=True)
@@ -160,88 +157,23 @@ def test_read_idx_missing_file(tmp_path):
 # ---------------------------------------------------------------- fake MNIST + mirrors
 
 
-def _fake_arrays(seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        "x_train": rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8),
-        "y_train": rng.integers(0, 10, size=12, dtype=np.uint8),
-        "x_test": rng.integers(0, 256, size=(6, 28, 28), dtype=np.uint8),
-        "y_test": rng.integers(0, 10, size=6, dtype=np.uint8),
-    }
-
-
 @pytest.fixture(scope="module")
 def fake_mnist():
     """Small MNIST-shaped files: arrays, gz bytes by file name, checksums, and a corrupt twin."""
-    arrays, other = _fake_arrays(0), _fake_arrays(1)
-    files, corrupt, checksums = {}, {}, {}
-    for key, stem in mnist_module.FILES.items():
-        raw = to_idx_bytes(arrays[key])
-        checksums[stem] = hashlib.sha256(raw).hexdigest()
-        files[f"{stem}.gz"] = gzip.compress(raw, mtime=0)
-        corrupt[f"{stem}.gz"] = gzip.compress(to_idx_bytes(other[key]), mtime=0)
-    return {"arrays": arrays, "files": files, "corrupt": corrupt, "checksums": checksums}
-
-
-def _write_fake_folder(folder: Path, fake, gz: bool = True, stems=STEMS) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for stem in stems:
-        data = fake["files"][f"{stem}.gz"]
-        (folder / (f"{stem}.gz" if gz else stem)).write_bytes(data if gz else gzip.decompress(data))
-    return folder
-
-
-class _MirrorHandler(http.server.BaseHTTPRequestHandler):
-    """Serves /<mode>/<file>; mode: ok, missing (404), slow (never answers), corrupt, short."""
-
-    def do_GET(self):
-        server = self.server
-        server.requests.append(self.path)
-        mode, _, name = self.path.strip("/").partition("/")
-        if mode == "slow":
-            server.release.wait(5)  # longer than the client's timeout; set at teardown
-            return
-        body = (server.corrupt if mode == "corrupt" else server.files).get(name)
-        if mode not in {"ok", "corrupt", "short"} or body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body) + (100 if mode == "short" else 0)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
+    return mirror.fake_mnist()
 
 
 @pytest.fixture
 def mirror_server(fake_mnist):
     """A loopback HTTP server; ``url(mode)`` gives a mirror URL behaving as ``mode``."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _MirrorHandler)
-    server.files, server.corrupt = fake_mnist["files"], fake_mnist["corrupt"]
-    server.requests, server.release = [], threading.Event()
-    server.url = lambda mode: f"http://127.0.0.1:{server.server_address[1]}/{mode}/"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
+    with mirror.serve(fake_mnist) as server:
+        yield server
 
 
 @pytest.fixture
 def online(monkeypatch):
     """Allow downloads (only ever from the loopback mirror_server)."""
     monkeypatch.delenv("TINYAE_OFFLINE")
-
-
-def _refused_url() -> str:
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 def _assert_matches_fake(result, fake):
@@ -303,7 +235,8 @@ def test_checksum_mismatch_is_never_cached(online, mirror_server, fake_mnist, is
             verbose=False,
         )
     message = str(info.value)
-    assert "SHA-256 mismatch" in message and mirror_server.url("corrupt") in message
+    assert "SHA-256 of the decompressed data is" in message
+    assert mirror_server.url("corrupt") in message
     assert list(isolated_mnist_env.iterdir()) == []  # no file, no temp file
 
 
@@ -327,7 +260,7 @@ def test_timeout_falls_through_to_next_mirror(online, mirror_server, fake_mnist,
 
 
 def test_all_mirrors_failing_lists_each_reason_and_the_remedy(online, mirror_server, fake_mnist, tmp_path):
-    mirrors = [mirror_server.url("missing"), _refused_url()]
+    mirrors = [mirror_server.url("missing"), mirror.refused_url()]
     mirrors += [mirror_server.url("slow"), mirror_server.url("short")]
     with pytest.raises(MNISTUnavailableError) as info:
         download_mnist(
@@ -339,15 +272,16 @@ def test_all_mirrors_failing_lists_each_reason_and_the_remedy(online, mirror_ser
         )
     message = str(info.value)
     lines = message.splitlines()
-    for mirror, reason in zip(mirrors, ["HTTP 404", "refused", "timed out", "connection closed after"]):
-        said = [line for line in lines if f"{mirror}train-images-idx3-ubyte.gz: " in line]
+    reasons = ["HTTP 404", "refused", "timed out", "connection closed after"]
+    for url, reason in zip(mirrors, reasons, strict=True):
+        said = [line for line in lines if f"{url}train-images-idx3-ubyte.gz: " in line]
         assert len(said) == 1 and reason in said[0]
     assert "TINYAE_DATA_DIR" in message and "mnist-mini" in message
     assert list((tmp_path / "dl").iterdir()) == []
 
 
 def test_download_fetches_only_missing_files(online, mirror_server, fake_mnist, tmp_path):
-    folder = _write_fake_folder(tmp_path / "dl", fake_mnist, stems=STEMS[:3])
+    folder = mirror.write_fake_folder(tmp_path / "dl", fake_mnist, stems=STEMS[:3])
     checksums = fake_mnist["checksums"]
     download_mnist(folder, mirrors=[mirror_server.url("ok")], checksums=checksums, verbose=False)
     assert mirror_server.requests == [f"/ok/{STEMS[3]}.gz"]
@@ -356,13 +290,13 @@ def test_download_fetches_only_missing_files(online, mirror_server, fake_mnist, 
 def test_auto_tries_only_the_first_mirrors_then_falls_back_in_one_line(
     online, mirror_server, fake_mnist, isolated_mnist_env, capsys
 ):
-    mirrors = [mirror_server.url("missing"), _refused_url(), mirror_server.url("ok")]
+    mirrors = [mirror_server.url("missing"), mirror.refused_url(), mirror_server.url("ok")]
     result = load_mnist(mirrors=mirrors, checksums=fake_mnist["checksums"])
     assert result.name == "mnist-mini"
     assert not any(r.startswith("/ok/") for r in mirror_server.requests)
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err  # no line per mirror: one line says it all
-    facts = f"(no data folder, no $TINYAE_DATA_DIR, cache {isolated_mnist_env}: "
+    facts = f"(cache {isolated_mnist_env}: no such folder; "
     assert err.startswith(f"tinyae: full MNIST not found {facts}")
     assert "download failed: HTTP 404 Not Found; Connection refused): " in err
     assert "using the bundled subset 'mnist-mini' (10,000 train / 2,000 test images)" in err
@@ -373,10 +307,10 @@ def test_a_failed_mirror_is_reported_only_when_a_later_one_answers(
     online, mirror_server, fake_mnist, tmp_path, capsys
 ):
     with pytest.raises(MNISTUnavailableError) as info:
-        download_mnist(tmp_path / "a", mirrors=[_refused_url()], checksums=fake_mnist["checksums"])
+        download_mnist(tmp_path / "a", mirrors=[mirror.refused_url()], checksums=fake_mnist["checksums"])
     assert capsys.readouterr().err == ""  # the error says why; nothing was downloading
     assert info.value.reason == "download failed: Connection refused"
-    download_mnist(tmp_path / "b", mirrors=[_refused_url(), mirror_server.url("ok")],
+    download_mnist(tmp_path / "b", mirrors=[mirror.refused_url(), mirror_server.url("ok")],
                    checksums=fake_mnist["checksums"])
     lines = capsys.readouterr().err.rstrip("\n").split("\n")  # the progress redraws with \r
     assert lines[0].endswith("Connection refused; trying the next mirror")
@@ -393,7 +327,7 @@ def test_the_command_line_words_the_fallback_in_its_flags(
     data = load_data(build_parser().parse_args(["train", "--data-dir", "nowhere"]))
     assert data.name == "mnist-mini"
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "(data folder nowhere: no such folder, " in err
+    assert err.count("\n") == 1 and "(data folder nowhere: no such folder; " in err
     assert "For full MNIST: --data-dir FOLDER" in err and "data_dir=" not in err
 
 
@@ -403,25 +337,25 @@ def test_the_command_line_words_the_fallback_in_its_flags(
 def test_data_dir_then_env_then_cache(fake_mnist, tmp_path, monkeypatch, isolated_mnist_env):
     checksums = fake_mnist["checksums"]
     arg, env = tmp_path / "arg", tmp_path / "env"
-    _write_fake_folder(isolated_mnist_env, fake_mnist)
+    mirror.write_fake_folder(isolated_mnist_env, fake_mnist)
     assert load_mnist("mnist", checksums=checksums, verbose=False).source == str(isolated_mnist_env)
-    monkeypatch.setenv("TINYAE_DATA_DIR", str(_write_fake_folder(env, fake_mnist)))
+    monkeypatch.setenv("TINYAE_DATA_DIR", str(mirror.write_fake_folder(env, fake_mnist)))
     assert load_mnist("mnist", checksums=checksums, verbose=False).source == str(env)
-    _write_fake_folder(arg, fake_mnist, gz=False)  # uncompressed names are accepted too
+    mirror.write_fake_folder(arg, fake_mnist, gz=False)  # uncompressed names are accepted too
     result = load_mnist("mnist", arg, checksums=checksums, verbose=False)
     assert result.source == str(arg)
     _assert_matches_fake(result, fake_mnist)
 
 
 def test_checksum_mismatch_in_data_dir_names_the_file(fake_mnist, tmp_path):
-    folder = _write_fake_folder(tmp_path / "d", fake_mnist)
+    folder = mirror.write_fake_folder(tmp_path / "d", fake_mnist)
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(fake_mnist["corrupt"]["t10k-labels-idx1-ubyte.gz"])
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: SHA-256 of the decompressed data is"):
         load_mnist("mnist", folder, checksums=fake_mnist["checksums"], verbose=False)
 
 
 def test_mnist_offline_without_data_gives_the_remedy(fake_mnist, tmp_path):
-    partial = _write_fake_folder(tmp_path / "partial", fake_mnist, stems=STEMS[:2])
+    partial = mirror.write_fake_folder(tmp_path / "partial", fake_mnist, stems=STEMS[:2])
     with pytest.raises(MNISTUnavailableError) as info:
         load_mnist("mnist", partial, verbose=False)
     message = str(info.value)

@@ -14,24 +14,31 @@ network).  A folder may hold the files gzipped (``train-images-idx3-ubyte.gz``) 
 Every file is checked against the SHA-256 of its decompressed bytes before use.  A
 download that fails the check is never written; one that passes is written atomically
 (temp file, fsync, ``os.replace``), so a half-written file can never be read later.
+A file that fails its check is never used and never deleted: in the cache it is renamed
+``<name>.corrupt`` when a fresh copy is downloaded; in your own folders it is only reported.
+A download ends by a deadline however slowly a mirror sends (``deadline``, or the
+environment variable ``TINYAE_DOWNLOAD_DEADLINE``, in seconds); when the cache cannot be
+written (no home folder, read-only, a file in the way) the download stays in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tinyae.files import atomic_write
 from tinyae.registry import lookup
 
+from .download import Mirrors, MirrorsFailed, obtain
+from .download import say as _say
 from .idx import GZIP_MAGIC, DataError, decompress, parse_idx
+from .settings import cache_root, download_deadline, offline, seconds
 
 # The four standard files, by the name of the array they become.
 FILES: dict[str, str] = {
@@ -69,7 +76,10 @@ MIRRORS: tuple[str, ...] = (
 NAMES = ("auto", "mnist", "mnist-mini")
 DTYPES = ("float32", "float64", "uint8")
 AUTO_TIMEOUT = 5.0  # seconds per network operation when name="auto" ...
-AUTO_MIRRORS = 2  # ... and how many mirrors it tries, so the fallback comes quickly
+AUTO_MIRRORS = 2  # ... how many mirrors it tries ...
+AUTO_DEADLINE = 60.0  # ... and seconds for the whole download, so the fallback comes quickly
+DEADLINE = 300.0  # seconds for the whole download otherwise: 11 MB at 40 kB/s
+MAX_FILE_BYTES = 50_000_000  # the largest file, train-images uncompressed, is 47,040,016 bytes
 BUNDLED_DIR = Path(__file__).parent / "data"
 
 REMEDY = (
@@ -110,7 +120,8 @@ class MNIST:
     y_train : (N,) uint8 digit labels 0..9.
     x_test, y_test : the test split, same layout (M, 784) and (M,).
     name : ``"mnist"`` or ``"mnist-mini"`` — which data you actually got.
-    source : the folder it was read from, marked "(downloaded)" if fetched just now.
+    source : the folder it was read from, marked "(downloaded)" if fetched just now, or
+        "(downloaded, not cached)" when the cache could not be written.
     """
 
     x_train: np.ndarray
@@ -127,26 +138,18 @@ class MNIST:
 
 
 def mnist_cache_dir() -> Path:
-    """The per-user folder that downloads go to (see the module docstring for the order)."""
-    root = os.environ.get("TINYAE_CACHE_DIR")
-    if not root:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tinyae"
-    return Path(root).expanduser() / "mnist"
+    """The per-user folder that downloads go to (see the module docstring for the order).
 
-
-def offline() -> bool:
-    """True when the environment variable ``TINYAE_OFFLINE`` is set to 1/true/yes/on."""
-    return os.environ.get("TINYAE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _say(verbose: bool, message: str) -> None:
-    if verbose:
-        print(f"tinyae: {message}", file=sys.stderr, flush=True)
+    Raises :class:`DataError` if the environment gives none (see :func:`.settings.cache_root`).
+    """
+    return cache_root() / "mnist"
 
 
 def _find_files(folder: Path) -> dict[str, Path]:
     """The standard files present in ``folder`` (gzipped name preferred), by array name."""
-    found = {}
+    found: dict[str, Path] = {}
+    if not folder.is_dir() or not os.access(folder, os.R_OK | os.X_OK):
+        return found  # no folder, or one we may not open: nothing there we can use
     for key, stem in FILES.items():
         for candidate in (folder / f"{stem}.gz", folder / stem):
             if candidate.is_file():
@@ -155,82 +158,74 @@ def _find_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _read_verified(path: Path, expected_sha256: str, ndim: int) -> np.ndarray:
-    """Read one IDX file after checking the SHA-256 of its decompressed bytes."""
-    data = decompress(path.read_bytes(), str(path))
+def _verified(raw: bytes, name: str, key: str, checksums: Mapping[str, str]) -> np.ndarray:
+    """The array ``key`` from the bytes of its file (gzipped or not) ``name``, after checking
+    the SHA-256 of the decompressed data: (N, 28, 28) images or (N,) labels."""
+    expected_sha256 = checksums[FILES[key]]
+    if not raw.startswith((GZIP_MAGIC, b"\0\0")):  # an IDX file starts with two zero bytes
+        start = " ".join(raw[:40].decode("utf-8", "replace").split())
+        raise DataError(f"{name}: not an IDX or gzip file but text starting {start!r} "
+                        "(an error page?)")
+    data = decompress(raw, name)
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected_sha256:
         raise DataError(
-            f"{path}: SHA-256 of the decompressed data is {digest}, expected "
-            f"{expected_sha256}; the file is corrupt or is not the file of that name — "
-            "delete it and download it again"
+            f"{name}: SHA-256 of the decompressed data is {digest}, expected {expected_sha256}; "
+            "the file is corrupt or is not the file of that name"
         )
-    return parse_idx(data, str(path), ndim)
+    return parse_idx(data, name, ndim=3 if key.startswith("x") else 1)
 
 
-def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """Read and verify the four files in ``folder``: x (N, 28, 28) and y (N,) per split."""
-    paths = _find_files(folder)
-    missing = [f"{FILES[key]}(.gz)" for key in FILES if key not in paths]
-    if missing:
-        raise DataError(f"{folder}: missing {', '.join(missing)}")
-    arrays = {
-        key: _read_verified(path, checksums[FILES[key]], ndim=3 if key.startswith("x") else 1)
-        for key, path in paths.items()
-    }
+def _read_verified(path: Path, key: str, checksums: Mapping[str, str]) -> np.ndarray:
+    """The array ``key`` read from ``path`` and verified (see :func:`_verified`)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the file ({err.strerror or err})") from None
+    return _verified(raw, str(path), key, checksums)
+
+
+def _check_splits(arrays: Mapping[str, np.ndarray], where: str) -> None:
+    """Each split has one uint8 label per uint8 image."""
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(x) != len(y) or x.dtype != np.uint8 or y.dtype != np.uint8:
             raise DataError(
-                f"{folder}: the {split} files do not match: {len(x)} {x.dtype} images vs "
+                f"{where}: the {split} files do not match: {len(x)} {x.dtype} images vs "
                 f"{len(y)} {y.dtype} labels (both must be uint8, one label per image)"
             )
+
+
+class _NotThere(DataError):
+    """The folder, or some of its four files, does not exist (as opposed to a bad file)."""
+
+
+def _load_folder(folder: Path, checksums: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Read and verify the four files in ``folder``: x (N, 28, 28) and y (N,) per split."""
+    if not folder.is_dir():
+        raise _NotThere(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"{folder}: cannot open the folder (permission denied)")
+    paths = _find_files(folder)
+    missing = [FILES[key] for key in FILES if key not in paths]
+    if missing:
+        raise _NotThere(f"{folder}: missing {', '.join(missing)}")
+    arrays = {key: _read_verified(path, key, checksums) for key, path in paths.items()}
+    _check_splits(arrays, str(folder))
     return arrays
 
 
-def _describe(err: BaseException, timeout: float) -> str:
-    """A one-line reason for a failed download, e.g. 'HTTP 404 Not Found', 'Connection refused'."""
-    import urllib.error
-
-    if isinstance(err, urllib.error.HTTPError):
-        return f"HTTP {err.code} {err.reason}"
-    reason = err.reason if isinstance(err, urllib.error.URLError) else err
-    if isinstance(reason, TimeoutError):
-        return f"timed out (no data for {timeout:g} s)"
-    if isinstance(reason, OSError) and reason.strerror:  # without "[Errno 111]"
-        return reason.strerror
-    return str(reason) or type(reason).__name__
-
-
-def _fetch(url: str, timeout: float, verbose: bool,
-           on_answer: Callable[[], None] = lambda: None) -> bytes:
-    """Download ``url`` into memory, drawing a one-line progress indicator on stderr.
-
-    ``timeout`` bounds each network operation (connect, each read), not the whole download.
-    Nothing is printed before the server answers (then ``on_answer()`` is called), so an
-    unreachable mirror adds no line of its own.
-    """
-    import urllib.request  # here, not at the top: only a download pays for its import time
-
-    request = urllib.request.Request(url, headers={"User-Agent": "tinyae"})
-    chunks, done = [], 0
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        on_answer()
-        total = int(response.headers.get("Content-Length") or 0)
-        try:
-            while chunk := response.read(1 << 16):
-                chunks.append(chunk)
-                done += len(chunk)
-                if verbose:
-                    of_total = f"/{total / 1e6:.1f}" if total else ""
-                    sys.stderr.write(f"\rtinyae: downloading {url} {done / 1e6:.1f}{of_total} MB")
-        finally:
-            if verbose:
-                sys.stderr.write("\n")
-                sys.stderr.flush()
-    if total and done != total:
-        raise DataError(f"connection closed after {done:,} of {total:,} bytes")
-    return b"".join(chunks)
+def _obtain(folder: Path | None, mirrors: Mirrors, checksums: Mapping[str, str], *,
+            must_store: bool, verbose: bool) -> tuple[dict[str, np.ndarray], bool]:
+    """Full MNIST: the files in ``folder`` that pass their check, the others downloaded (see
+    :func:`.download.obtain`); returns (the arrays, whether every download was stored)."""
+    arrays, stored = obtain(
+        FILES, folder, _find_files(folder) if folder is not None else {},
+        read=functools.partial(_read_verified, checksums=checksums),
+        check=functools.partial(_verified, checksums=checksums),
+        mirrors=mirrors, must_store=must_store, verbose=verbose)
+    _check_splits(arrays, str(folder) if folder is not None else "the download")
+    return arrays, stored
 
 
 def download_mnist(
@@ -239,90 +234,79 @@ def download_mnist(
     mirrors: Sequence[str] = MIRRORS,
     checksums: Mapping[str, str] = SHA256,
     timeout: float = 30.0,
+    deadline: float | None = None,
     verbose: bool = True,
 ) -> Path:
     """Download the MNIST files missing from ``folder`` (default: the cache) and return it.
 
     Each file is fetched as ``<mirror><name>.gz``, trying ``mirrors`` in order; any error
-    (HTTP error, timeout, refused connection, short read, SHA-256 mismatch of the
-    decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
-    that failed once is not asked again in this call; its failure is printed only if a
-    later mirror answers (otherwise the error says it).  Only verified files are written,
-    atomically.  Raises :class:`MNISTUnavailableError` listing what every mirror said.
+    (HTTP error, timeout, refused connection, short read, an error page, SHA-256 mismatch of
+    the decompressed bytes against ``checksums``) moves on to the next mirror, and a mirror
+    that failed once is not asked again in this call.  ``timeout`` bounds each network
+    operation, ``deadline`` the whole call (default: $TINYAE_DOWNLOAD_DEADLINE, else
+    ``DEADLINE`` seconds).  Only verified files are written, atomically; a file in ``folder``
+    that fails its check is renamed ``<name>.corrupt`` and replaced.  Raises
+    :class:`MNISTUnavailableError` listing what every mirror said, or :class:`DataError` if
+    ``folder`` cannot be written.
     """
-    from http.client import HTTPException  # lazy, like urllib in _fetch
-
     folder = Path(folder) if folder is not None else mnist_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    present = _find_files(folder)
-    live, failures = list(mirrors), []
-    unsaid: list[str] = []  # failures not printed yet: printed if a later mirror answers
-
-    def say_unsaid() -> None:  # a mirror answered: now say why the ones before it did not
-        while unsaid:
-            _say(verbose, unsaid.pop(0) + "; trying the next mirror")
-
-    for key, stem in FILES.items():
-        if key in present:
-            continue
-        for mirror in list(live):
-            url = f"{mirror.rstrip('/')}/{stem}.gz"
-            try:
-                raw = _fetch(url, timeout, verbose, on_answer=say_unsaid)
-                digest = hashlib.sha256(decompress(raw, url)).hexdigest()
-                if digest != checksums[stem]:
-                    raise DataError(f"SHA-256 mismatch (got {digest[:16]}…, expected "
-                                    f"{checksums[stem][:16]}…)")
-            except (OSError, ValueError, HTTPException) as err:
-                failures.append((url, _describe(err, timeout)))
-                unsaid.append(": ".join(failures[-1]))
-                live.remove(mirror)
-                continue
-            name = stem + ".gz" if raw.startswith(GZIP_MAGIC) else stem
-            atomic_write(folder / name, lambda file: file.write(raw))  # noqa: B023 (runs at once)
-            break
-        else:
-            said = "\n  ".join(": ".join(failure) for failure in failures) or "(no mirrors given)"
-            reasons = dict.fromkeys(reason for _, reason in failures) or ["no mirrors given"]
-            raise MNISTUnavailableError(f"could not download {stem}.gz from any mirror\n  {said}\n"
-                                        f"{REMEDY}", "download failed: " + "; ".join(reasons))
+    deadline = download_deadline(deadline, DEADLINE)
+    live = Mirrors(list(mirrors), seconds(timeout, "timeout"), deadline, MAX_FILE_BYTES)
+    try:
+        _obtain(folder, live, checksums, must_store=True, verbose=verbose)
+    except MirrorsFailed as err:
+        raise MNISTUnavailableError(f"{err}\n{REMEDY}", err.reason) from None
     return folder
 
 
-def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path | None]]:
-    """(name, folder) of each place to look for full MNIST, in lookup order; None: not given."""
-    env = os.environ.get("TINYAE_DATA_DIR")
-    return [("data folder", None if data_dir is None else Path(data_dir).expanduser()),
-            ("$TINYAE_DATA_DIR", Path(env).expanduser() if env else None),
-            ("cache", mnist_cache_dir())]
+def _cache() -> tuple[Path | None, str]:
+    """(the cache folder, '') or (None, why there is none)."""
+    try:
+        return mnist_cache_dir(), ""
+    except DataError as err:
+        return None, str(err)
 
 
-def _load_full(data_dir, *, download, mirrors, checksums, timeout, verbose):
+def _search_dirs(data_dir: str | os.PathLike | None) -> list[tuple[str, Path]]:
+    """(label, folder) pairs to look in for full MNIST, in lookup order."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(("data folder", Path(data_dir).expanduser()))
+    if os.environ.get("TINYAE_DATA_DIR"):
+        dirs.append(("$TINYAE_DATA_DIR", Path(os.environ["TINYAE_DATA_DIR"]).expanduser()))
+    cache = _cache()[0]
+    return dirs + ([("cache", cache)] if cache is not None else [])
+
+
+def _load_full(data_dir, *, download, mirrors, checksums, timeout, deadline, verbose):
     """Find (or download) and verify full MNIST; returns (arrays, source description)."""
-    looked = []  # what each place held, in a few words: "cache …: no such folder"
-    for name, folder in _search_dirs(data_dir):
-        if folder is None:
-            looked.append(f"no {name}")
-            continue
-        found = _find_files(folder)
-        if len(found) == len(FILES):
+    looked = []
+    for label, folder in _search_dirs(data_dir):
+        try:
             return _load_folder(folder, checksums), str(folder)
-        missing = "missing " + ", ".join(FILES[k] for k in FILES if k not in found)
-        what = missing if found else "no MNIST files" if folder.is_dir() else "no such folder"
-        looked.append(f"{name} {folder}: {what}")
+        except DataError as err:  # missing, unreadable or corrupt: left where it is
+            looked.append(f"{label} {err}")
+            if not isinstance(err, _NotThere):  # a bad file deserves a line of its own
+                _say(verbose, f"full MNIST not in {looked[-1]}")
+    cache, no_cache = _cache()
+    if cache is None:
+        looked.append(f"cache: {no_cache}")
     where = "Looked in:\n  " + "\n  ".join(looked)
     if offline() or not download:
         why = "TINYAE_OFFLINE is set" if offline() else "download=False"
         raise MNISTUnavailableError(
             f"full MNIST not found and downloading is disabled ({why})\n{where}\n{REMEDY}",
-            f"{', '.join(looked)}; no download: {why}")
-    cache = mnist_cache_dir()
+            "; ".join([*looked, f"no download: {why}"]))
+    if cache is None:
+        _say(verbose, f"{no_cache}; the download stays in memory for this run")
+    live = Mirrors(list(mirrors), timeout, deadline, MAX_FILE_BYTES)
     try:
-        download_mnist(cache, mirrors=mirrors, checksums=checksums, timeout=timeout, verbose=verbose)
-    except MNISTUnavailableError as err:
-        raise MNISTUnavailableError(f"full MNIST not found locally and {err}\n{where}",
-                                    f"{', '.join(looked)}; {err.reason}") from None
-    return _load_folder(cache, checksums), f"{cache} (downloaded)"
+        arrays, stored = _obtain(cache, live, checksums, must_store=False, verbose=verbose)
+    except MirrorsFailed as err:
+        raise MNISTUnavailableError(
+            f"full MNIST not found locally and {err}\n{where}\n{REMEDY}",
+            "; ".join([*looked, err.reason])) from None
+    return arrays, f"{cache} (downloaded)" if stored else "(downloaded, not cached)"
 
 
 def _images(x: np.ndarray, dtype: str, binarize: bool) -> np.ndarray:
@@ -347,6 +331,7 @@ def load_mnist(
     mirrors: Sequence[str] | None = None,
     checksums: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    deadline: float | None = None,
     verbose: bool = True,
     hint: str = HINT,
 ) -> MNIST:
@@ -355,7 +340,8 @@ def load_mnist(
     Parameters
     ----------
     name : ``"auto"`` (full MNIST if on disk or quickly downloadable — at most
-        ``AUTO_MIRRORS`` mirrors, ``AUTO_TIMEOUT`` s each — else the bundled subset),
+        ``AUTO_MIRRORS`` mirrors, ``AUTO_TIMEOUT`` s per network operation, ``AUTO_DEADLINE``
+        s in all — else the bundled subset),
         ``"mnist"`` (full set, or :class:`MNISTUnavailableError` with the remedy) or
         ``"mnist-mini"`` (the bundled subset; ``data_dir`` and download are ignored).
     data_dir : a folder holding the four standard files, looked in first.
@@ -365,10 +351,9 @@ def load_mnist(
     download : allow downloading (also disabled by the environment TINYAE_OFFLINE=1).
     mirrors, checksums : override :data:`MIRRORS` and :data:`SHA256` (used by tests).
     timeout : seconds per network operation.
-    verbose : print which data was used, and download progress, on stderr.  When
-        ``"auto"`` falls back to the subset, that is one line: why full MNIST was not
-        used, then ``hint``, how your user gets it (default :data:`HINT`, in Python
-        arguments; ``tinyae train`` passes its flags).
+    deadline : seconds for the whole download; default $TINYAE_DOWNLOAD_DEADLINE, else
+        ``DEADLINE`` (``AUTO_DEADLINE`` with ``"auto"``).
+    verbose : print which data was used, and download progress, on stderr.
 
     Returns
     -------
@@ -383,12 +368,15 @@ def load_mnist(
         if isinstance(mirrors, str):  # one URL, not a sequence of one-letter "mirrors"
             mirrors = [mirrors]
         mirrors = tuple(MIRRORS if mirrors is None else mirrors)
+        timeout = seconds(timeout, "timeout")
+        deadline = download_deadline(deadline, AUTO_DEADLINE if name == "auto" else DEADLINE)
         if name == "auto":
             mirrors, timeout = mirrors[:AUTO_MIRRORS], min(timeout, AUTO_TIMEOUT)
         checksums = SHA256 if checksums is None else checksums
         try:
             arrays, source = _load_full(data_dir, download=download, mirrors=mirrors,
-                                        checksums=checksums, timeout=timeout, verbose=verbose)
+                                        checksums=checksums, timeout=timeout, deadline=deadline,
+                                        verbose=verbose)
             used = "mnist"
         except MNISTUnavailableError as err:
             if name == "mnist":
