@@ -1,0 +1,199 @@
+"""A catalogue of bad inputs: what a user tries, the error it must raise, the words it must say.
+
+Each row is one mistake.  The error must be of the named type (a user can catch it) and
+its message must contain every listed word — usually the offending value, the valid
+range and the fix — so a learner reads what was wrong instead of a traceback from deep
+inside NumPy, or worse, trains on silently wrong numbers.  Warnings count as failures:
+a refusal comes before NumPy has a chance to divide by zero.
+
+To add a case, add one ``Case(what, attempt, error, words)`` row to ``CASES``; the
+attempt runs in a fresh temporary folder, so it may write files under relative paths.
+"""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinyae import (
+    BCE,
+    MSE,
+    SGD,
+    Adam,
+    BCEWithLogits,
+    Monitor,
+    ShapeError,
+    dense_autoencoder,
+    doctor,
+    get_optimizer,
+)
+from tinyae.datasets import DataError, parse_idx, read_idx
+from tinyae.diagnostics import (
+    collapse_ratio,
+    effective_beta,
+    kl_per_dimension,
+    measure,
+    relative_error,
+)
+from tinyae.experiments import run_experiment
+from tinyae.init import glorot, he, identity
+from tinyae.scaling import StandardScaler
+from tinyae.schedules import KLAnnealing
+from tinyae.text import format_table
+
+
+@dataclass(frozen=True)
+class Case:
+    """One mistake: ``attempt()`` must raise ``error`` with every one of ``words`` in its message.
+
+    ``what`` says what the user tried, in ASCII: it is the test's id (pytest escapes the rest).
+    """
+
+    what: str
+    attempt: Callable[[], Any]
+    error: type[BaseException]
+    words: tuple[str, ...]
+
+
+# --- small builders for the attempts ---------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+P, Y = RNG.uniform(0.1, 0.9, (4, 3)), RNG.uniform(0, 1, (4, 3))
+EMPTY = np.zeros((0, 3))
+
+
+def with_value(a: np.ndarray, value: float, at: tuple[int, int] = (2, 1)) -> np.ndarray:
+    """A copy of ``a`` with one entry replaced (a NaN, an inf, …)."""
+    a = a.copy()
+    a[at] = value
+    return a
+
+
+def backward_after_refused_forward(loss: Any) -> Any:
+    """A good batch, then a refused one: backward must not return the old batch's gradient."""
+    loss.forward(P, Y)
+    try:
+        loss.forward(P, with_value(Y, np.nan))
+    except ValueError:
+        pass
+    return loss.backward()
+
+
+def step_read_only() -> None:
+    theta = np.ones(3)
+    theta.flags.writeable = False
+    SGD().step(theta, np.ones(3))
+
+
+def idx_header(code: int, *sizes: int) -> bytes:
+    """The header of an IDX file: two zero bytes, the dtype code, ndim, the sizes (big-endian)."""
+    return bytes([0, 0, code, len(sizes)]) + np.array(sizes, ">u4").tobytes()
+
+
+def read_written(data: bytes) -> Any:
+    """``read_idx`` of a gzipped file holding ``data`` (in the test's own folder)."""
+    path = Path("train-images-idx3-ubyte.gz")
+    path.write_bytes(gzip.compress(data))
+    return read_idx(path)
+
+
+def a_file() -> Path:
+    """A file where a folder is expected (in the test's own folder)."""
+    path = Path("results.txt")
+    path.write_text("someone's notes")
+    return path
+
+
+def anneal(schedule: Callable[[int], Any]) -> None:
+    """One batch of ``KLAnnealing(schedule)`` on a stand-in for a VAE."""
+    class VAE:
+        beta = 1.0
+    callback, vae = KLAnnealing(schedule), VAE()
+    callback.on_train_begin(vae)
+    callback.on_batch_begin(vae, 0)
+
+
+def fitted_scaler(n_features: int = 4) -> StandardScaler:
+    return StandardScaler().fit(RNG.normal(size=(10, n_features)))
+
+
+def small_model() -> Any:
+    return dense_autoencoder("3-2-3", hidden="relu", output="sigmoid")
+
+
+CASES = [
+    # ---- losses ----------------------------------------------------------------------------
+    Case("MSE on an empty batch", lambda: MSE().forward(EMPTY, EMPTY),
+         ValueError, ("MSE", "empty", "(0, 3)", "0/0")),
+    Case("BCE on an empty batch", lambda: BCE().forward(EMPTY, EMPTY),
+         ValueError, ("BCE", "empty", "(0, 3)")),
+    Case("BCEWithLogits on rows of no features", lambda: BCEWithLogits().forward(EMPTY.T, EMPTY.T),
+         ValueError, ("empty", "(3, 0)")),
+    Case("MSE.backward before any forward", lambda: MSE().backward(),
+         RuntimeError, ("MSE.backward()", "forward(p, y) first")),
+    Case("BCE.backward before any forward", lambda: BCE().backward(),
+         RuntimeError, ("BCE.backward()", "forward(p, y) first")),
+    Case("BCEWithLogits.backward before any forward", lambda: BCEWithLogits().backward(),
+         RuntimeError, ("BCEWithLogits.backward()", "forward(p, y) first")),
+    Case("backward after a refused forward returns the old batch's gradient",
+         lambda: backward_after_refused_forward(MSE()), RuntimeError, ("last successful forward",)),
+    Case("BCE(eps=0): log 0 at p = 0 or 1", lambda: BCE(eps=0),
+         ValueError, ("BCE(eps=0)", "[1.1e-16, 0.1]", "infinite or NaN", "eps=1e-07")),
+    Case("BCE(eps=-0.001)", lambda: BCE(eps=-0.001), ValueError, ("eps=-0.001", "[1.1e-16, 0.1]")),
+    Case("BCE(eps=1e-30): 1 - eps rounds to 1", lambda: BCE(eps=1e-30),
+         ValueError, ("1 − eps rounds to 1 in float64",)),
+    Case("BCE(eps=0.5): an empty clip range, the loss never moves", lambda: BCE(eps=0.5),
+         ValueError, ("eps=0.5", "never moves")),
+    Case("BCE(eps=0.3): the clip changes ordinary predictions", lambda: BCE(eps=0.3),
+         ValueError, ("eps=0.3", "ordinary predictions")),
+    Case("BCE(eps=nan)", lambda: BCE(eps=float("nan")), ValueError, ("eps=nan", "NaN")),
+    Case("BCE(eps='1e-7'): a string", lambda: BCE(eps="1e-7"),
+         TypeError, ("eps must be a number", "'1e-7'")),
+    Case("BCE(eps=1e-8) on float32 predictions: 1 - eps rounds to 1 in float32",
+         lambda: BCE(eps=1e-8).forward(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32)),
+         ValueError, ("eps=1e-08", "float32", "[6e-08, 0.1]")),
+    Case("BCE with a NaN target", lambda: BCE().forward(P, with_value(Y, np.nan)),
+         ValueError, ("NaN or inf", "1 of its 4 rows (first: 2)", "no learning rate")),
+    Case("BCE with an inf target is not raw pixels", lambda: BCE().forward(P, with_value(Y, np.inf)),
+         ValueError, ("NaN or inf", "1 of its 4 rows")),
+    Case("BCEWithLogits with a NaN target", lambda: BCEWithLogits().forward(P, with_value(Y, np.nan)),
+         ValueError, ("BCEWithLogits", "NaN or inf")),
+    Case("MSE with a NaN target", lambda: MSE().forward(P, with_value(Y, np.nan, (3, 0))),
+         ValueError, ("MSE", "NaN or inf", "(first: 3)")),
+    Case("MSE with an inf target", lambda: MSE().forward(P, with_value(Y, -np.inf)),
+         ValueError, ("MSE", "NaN or inf")),
+    Case("BCE on predictions outside [0, 1] names them",
+         lambda: BCE().forward(with_value(with_value(P, -0.5), 2.0, (0, 0)), Y),
+         ValueError, ("from -0.5 to 2", "Sigmoid")),
+    Case("MSE on 1-D arrays: a sample is not a batch", lambda: MSE().forward(P[0], Y[0]),
+         ShapeError, ("(N, D)", "(3,)", "p[None, :]")),
+    Case("MSE on scalars", lambda: MSE().forward(np.float64(0.5), np.float64(1.0)),
+         ShapeError, ("(N, D)", "got shape ()")),
+    Case("MSE on complex numbers", lambda: MSE().forward(P + 1j, Y),
+         TypeError, ("real numbers", "complex128")),
+    Case("MSE on strings", lambda: MSE().forward(np.array([["a"]]), np.array([["b"]])),
+         TypeError, ("real numbers", "<U1")),
+]
+
+@pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
+def test_bad_input_gets_a_clear_error(case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # attempts write their files here (and so would a stray run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NumPy RuntimeWarning means the check came too late
+        with pytest.raises(case.error) as info:
+            case.attempt()
+    message = str(info.value)
+    missing = [word for word in case.words if word not in message]
+    assert not missing, f"the message lacks {missing}: {message}"
+
+
+def test_the_catalogue_has_distinct_readable_rows():
+    assert len({case.what for case in CASES}) == len(CASES)
+    assert all(case.what.isascii() and case.words for case in CASES)
