@@ -207,6 +207,20 @@ CASES = [
     Case("get_optimizer('sgd', beta1=0.9): a setting SGD does not have",
          lambda: get_optimizer("sgd", 0.1, beta1=0.9),
          TypeError, ("SGD has no setting beta1", "momentum")),
+    # ---- IDX files ---------------------------------------------------------------------------
+    Case("IDX header whose sizes overflow int64",
+         lambda: parse_idx(idx_header(0x08, *[2**32 - 1] * 4) + bytes(10), "f.idx"),
+         DataError, ("f.idx", "header is damaged", "4294967295")),
+    Case("IDX header whose byte count wraps to 0 in int64",
+         lambda: parse_idx(idx_header(0x08, 2**31, 2**31, 4), "f.idx"),
+         DataError, ("f.idx", "header is damaged")),
+    Case("IDX header of 0 dimensions", lambda: parse_idx(bytes([0, 0, 8, 0, 7]), "f.idx"),
+         DataError, ("f.idx", "0 dimensions", "1 to 255")),
+    Case("parse_idx given a str, not bytes", lambda: parse_idx("\0\0\x08\x01abcd"),
+         TypeError, ("bytes", "read_idx(path)")),
+    Case("gzipped IDX file whose header overflows",
+         lambda: read_written(idx_header(0x0D, 2**32 - 1, 2**32 - 1) + bytes(8)),
+         DataError, ("train-images-idx3-ubyte.gz", "header is damaged")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
