@@ -221,6 +221,16 @@ CASES = [
     Case("gzipped IDX file whose header overflows",
          lambda: read_written(idx_header(0x0D, 2**32 - 1, 2**32 - 1) + bytes(8)),
          DataError, ("train-images-idx3-ubyte.gz", "header is damaged")),
+    # ---- initialisers ------------------------------------------------------------------------
+    Case("he((0, 5)): a layer with no inputs", lambda: he((0, 5), RNG),
+         ValueError, ("(0, 5)", "at least 1 input")),
+    Case("glorot((0, 0))", lambda: glorot((0, 0), RNG), ValueError, ("(0, 0)",)),
+    Case("glorot((2.5, 5)): half a unit", lambda: glorot((2.5, 5), RNG),
+         TypeError, ("whole numbers", "(2.5, 5)")),
+    Case("glorot with a seed, not a Generator", lambda: glorot((2, 5), 0),
+         TypeError, ("np.random.Generator", "default_rng(seed)")),
+    Case("identity((2, 5, 3)): not the shape of W", lambda: identity((2, 5, 3), RNG),
+         ValueError, ("(n_in, n_out)", "(2, 5, 3)")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
