@@ -231,6 +231,21 @@ CASES = [
          TypeError, ("np.random.Generator", "default_rng(seed)")),
     Case("identity((2, 5, 3)): not the shape of W", lambda: identity((2, 5, 3), RNG),
          ValueError, ("(n_in, n_out)", "(2, 5, 3)")),
+    # ---- StandardScaler ----------------------------------------------------------------------
+    Case("StandardScaler.fit on data with a NaN", lambda: StandardScaler().fit(with_value(Y, np.nan)),
+         ValueError, ("NaN or inf", "1 of its 4 rows (first: 2)")),
+    Case("StandardScaler.fit on data with an inf (its std would become 1)",
+         lambda: StandardScaler().fit(with_value(Y, np.inf)), ValueError, ("NaN or inf",)),
+    Case("StandardScaler.fit on data whose spread overflows",
+         lambda: StandardScaler().fit(np.array([[1e300], [-1e300]])), ValueError, ("overflows", "1e+300")),
+    Case("StandardScaler.transform of one column, broadcast to four",
+         lambda: fitted_scaler(4).transform(np.ones((5, 1))), ShapeError, ("4 features", "(5, 1)")),
+    Case("StandardScaler.transform of the wrong width", lambda: fitted_scaler(4).transform(np.ones((5, 3))),
+         ShapeError, ("4 features", "(5, 3)")),
+    Case("StandardScaler.inverse_transform of one column",
+         lambda: fitted_scaler(4).inverse_transform(np.ones((5, 1))), ShapeError, ("inverse_transform",)),
+    Case("StandardScaler.fit on strings", lambda: StandardScaler().fit(np.array([["a"], ["b"]])),
+         TypeError, ("numbers", "<U1")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
