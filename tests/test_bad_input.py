@@ -246,6 +246,17 @@ CASES = [
          lambda: fitted_scaler(4).inverse_transform(np.ones((5, 1))), ShapeError, ("inverse_transform",)),
     Case("StandardScaler.fit on strings", lambda: StandardScaler().fit(np.array([["a"], ["b"]])),
          TypeError, ("numbers", "<U1")),
+    # ---- KL schedules ------------------------------------------------------------------------
+    Case("a KL schedule returning NaN", lambda: anneal(lambda t: float("nan")),
+         ValueError, ("returned nan at t = 0", "finite number >= 0")),
+    Case("a KL schedule returning a negative weight", lambda: anneal(lambda t: -0.5),
+         ValueError, ("returned -0.5",)),
+    Case("a KL schedule returning None", lambda: anneal(lambda t: None),
+         TypeError, ("returned None", "one number")),
+    Case("a KL schedule returning an array", lambda: anneal(lambda t: np.array([0.1, 0.2])),
+         TypeError, ("one number",)),
+    Case("a KL schedule that takes no step", lambda: KLAnnealing(lambda: 1.0),
+         TypeError, ("step t", "lambda t:")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
