@@ -257,6 +257,9 @@ CASES = [
          TypeError, ("one number",)),
     Case("a KL schedule that takes no step", lambda: KLAnnealing(lambda: 1.0),
          TypeError, ("step t", "lambda t:")),
+    # ---- text tables -------------------------------------------------------------------------
+    Case("format_table with numbers as rows", lambda: format_table([1, 2], header=["a"]),
+         TypeError, ("row 0 is 1", "list or a dict")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
