@@ -260,6 +260,30 @@ CASES = [
     # ---- text tables -------------------------------------------------------------------------
     Case("format_table with numbers as rows", lambda: format_table([1, 2], header=["a"]),
          TypeError, ("row 0 is 1", "list or a dict")),
+    # ---- diagnostics -------------------------------------------------------------------------
+    Case("doctor with a loss given by name", lambda: doctor(small_model(), "bce", Y),
+         TypeError, ("'bce'", "get_loss('bce')")),
+    Case("doctor with an optimizer given by name (its check was skipped)",
+         lambda: doctor(small_model(), BCE(), Y, optimizer="adam"), TypeError, ("'adam'", "get_optimizer")),
+    Case("doctor with batch_size=0", lambda: doctor(small_model(), BCE(), Y, batch_size=0),
+         ValueError, ("batch_size", "got 0")),
+    Case("doctor on strings", lambda: doctor(small_model(), BCE(), np.array([["a"] * 3])),
+         TypeError, ("numbers", "<U1")),
+    Case("Monitor probing a batch with a NaN", lambda: Monitor(with_value(Y, np.nan)),
+         ValueError, ("x_probe", "NaN or inf", "(first: 2)")),
+    Case("measure with NaN targets", lambda: measure(small_model(), Y, with_value(Y, np.nan), MSE()),
+         ValueError, ("NaN or inf",)),
+    Case("effective_beta with an unknown reduction",
+         lambda: effective_beta(1.0, "avg", "batchmean", 784, 20, 128),
+         ValueError, ("unknown reconstruction reduction 'avg'", "batchmean")),
+    Case("collapse_ratio of (N, D) against (N, 1): broadcast", lambda: collapse_ratio(P, Y[:, :1]),
+         ShapeError, ("collapse_ratio", "(4, 3)", "(4, 1)")),
+    Case("collapse_ratio with a mean image of the wrong width",
+         lambda: collapse_ratio(P, Y, Y.mean(axis=0)[:2]), ShapeError, ("y_mean", "(2,)")),
+    Case("relative_error of (N, D) against (D,): broadcast", lambda: relative_error(P, Y[0]),
+         ShapeError, ("relative_error", "(3,)")),
+    Case("kl_per_dimension with log_var of another shape",
+         lambda: kl_per_dimension(P, P[:, :1]), ShapeError, ("mu (4, 3)", "log_var (4, 1)")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
