@@ -284,6 +284,14 @@ CASES = [
          ShapeError, ("relative_error", "(3,)")),
     Case("kl_per_dimension with log_var of another shape",
          lambda: kl_per_dimension(P, P[:, :1]), ShapeError, ("mu (4, 3)", "log_var (4, 1)")),
+    # ---- experiments -------------------------------------------------------------------------
+    Case("an experiment whose output folder is a file",
+         lambda: run_experiment("bce-curves", out=a_file(), verbose=False),
+         NotADirectoryError, ("results.txt is a file, not a folder", "--out")),
+    Case("an experiment with a negative seed",
+         lambda: run_experiment("identity", seed=-1, verbose=False), ValueError, ("seed", "got -1")),
+    Case("an experiment with a fractional seed", lambda: run_experiment("bce-curves", seed=0.5),
+         TypeError, ("whole number", "0.5")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
