@@ -59,7 +59,8 @@ def test_fit_refuses_an_inf_input_row_before_any_update():
     model = Sequential([Dense(D, D), Sigmoid()])
     before = model.params.copy()
     with pytest.raises(ValueError) as info:  # not a TrainingError blaming the learning rate
-        fit(model, x, y, loss=MSE(), optimizer=SGD(0.1), batch_size=40, shuffle=False, verbose=False)
+        fit(model, x, y, loss=MSE(), optimizer=SGD(0.1), batch_size=40, shuffle=False,
+            verbose=False)
     assert "37" in str(info.value) and "inf" in str(info.value)
     assert np.array_equal(model.params, before)
 
@@ -172,7 +173,8 @@ def test_cli_vae_measures_its_reconstruction_in_nats_per_image(offline, tmp_path
 
 
 def test_cli_vae_balances_its_kl_as_the_elbo_does(offline, capsys):
-    args = ["doctor", "--model", "vae", "--latent", "2", "--dataset", "mnist-mini", "--limit", "256"]
+    args = ["doctor", "--model", "vae", "--latent", "2", "--dataset", "mnist-mini",
+            "--limit", "256"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "reduction 'batchmean'" in printed  # the note on BCE's floor names the reduction

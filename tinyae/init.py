@@ -27,7 +27,8 @@ def _fans(shape: Any, rng: Any) -> tuple[int, int]:
         raise TypeError(f"rng must be a np.random.Generator, got {rng!r}; "
                         "pass np.random.default_rng(seed)")
     if len(np.shape(shape)) != 1 or len(shape) != 2:
-        raise ValueError(f"shape must be (n_in, n_out), the shape of a Dense layer's W, got {shape!r}")
+        raise ValueError(f"shape must be (n_in, n_out), the shape of a Dense layer's W, "
+                         f"got {shape!r}")
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
         raise TypeError(f"shape (n_in, n_out) must hold whole numbers of units, got {shape!r}")
     n_in, n_out = (int(n) for n in shape)

@@ -40,6 +40,7 @@ EPS = 1e-7  # BCE clips p to [EPS, 1 − EPS]: Keras' value; −log EPS ≈ 16.1
 # rounds 1 − eps to 1, and log(1 − p) becomes −inf) up to a clip that only touches
 # saturated predictions.
 EPS_RANGE = (float(np.finfo(np.float64).epsneg), 0.1)
+ROUNDING = 1e-5  # targets outside [0, 1] by less than this: float error, e.g. after x·σ + μ
 
 
 def binary_entropy(y: np.ndarray | float) -> np.ndarray:
@@ -144,7 +145,8 @@ def _check_finite_targets(y: np.ndarray, who: str) -> None:
         raise ValueError(
             f"{who}: the targets y contain NaN or inf in {describe_rows(rows, len(y))}; a "
             "loss against them is NaN or inf whatever the model does, so no learning rate "
-            "can fix it: remove or repair those samples (np.isfinite(y).all(axis=1) keeps the good ones)"
+            "can fix it: remove or repair those samples (np.isfinite(y).all(axis=1) keeps the "
+            "good ones)"
         )
 
 
@@ -153,10 +155,13 @@ def _check_targets_in_unit_interval(y: np.ndarray, who: str) -> None:
     if not (math.isfinite(low) and math.isfinite(high)):
         _check_finite_targets(y, who)
     if low < 0.0 or high > 1.0:
-        hint = " Pixels in 0..255? Divide them by 255." if high > 1.0 else ""
+        if -ROUNDING <= low and high <= 1 + ROUNDING:
+            hint = " Only by rounding error? np.clip(y, 0, 1) puts them back."
+        else:
+            hint = " Pixels in 0..255? Divide them by 255." if high > 1.0 else ""
         raise ValueError(
-            f"{who} needs targets y in [0, 1] (probabilities), got values from {low:g} to "
-            f"{high:g}.{hint} For real-valued targets outside [0, 1] use MSE."
+            f"{who} needs targets y in [0, 1] (probabilities), got values from {low:.8g} to "
+            f"{high:.8g}.{hint} For real-valued targets outside [0, 1] use MSE."
         )
 
 
@@ -203,8 +208,9 @@ class BCE(Loss):
         low, high = float(p.min()), float(p.max())
         if low < 0 or high > 1:
             raise ValueError(
-                f"BCE needs predictions p in [0, 1] (probabilities), got values from {low:g} to "
-                f"{high:g}; put a Sigmoid on the output layer, or feed the raw scores to BCEWithLogits"
+                f"BCE needs predictions p in [0, 1] (probabilities), got values from {low:.8g} to "
+                f"{high:.8g}; put a Sigmoid on the output layer, or feed the raw scores to "
+                "BCEWithLogits"
             )
         if p.dtype.kind == "f":
             _check_eps(self.eps, p.dtype)

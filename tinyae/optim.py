@@ -58,7 +58,8 @@ class Optimizer:
         """
         _check_parameter_vector(params, grads, type(self).__name__)
         if params.shape != grads.shape:
-            raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same shape")
+            raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same "
+                             "shape: pass model.params and model.grads of one model")
         if self.params is None:
             self.params = params
         elif params is not self.params:
@@ -84,7 +85,8 @@ def _check_parameter_vector(params: np.ndarray, grads: np.ndarray, who: str) -> 
         if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
             kind = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
             raise TypeError(f"{who}.step: {name} must be a float NumPy array, got {kind}; pass "
-                            "model.params and model.grads (an integer θ cannot take a fractional step)")
+                            "model.params and model.grads (an integer θ cannot take a "
+                            "fractional step)")
     if not params.flags.writeable:
         raise ValueError(f"{who}.step: params is read-only, so it cannot be updated in place; "
                          "pass model.params itself, not a read-only view of it")
@@ -162,8 +164,8 @@ class Adam(Optimizer):
             )
         low, high = ADAM_EPS_RANGE
         if not low <= eps <= high:
-            effect = (f"eps={eps:g} dwarfs the gradients' RMS √v̂, so the step lr·m̂/(√v̂ + eps) is "
-                      "nearly 0 and the weights never move" if eps > high else
+            effect = (f"eps={eps:g} dwarfs the gradients' RMS √v̂, so the step "
+                      "lr·m̂/(√v̂ + eps) is nearly 0 and the weights never move" if eps > high else
                       "√v̂ + eps can be 0 or negative: a weight whose gradient has always been 0 "
                       "gets the step 0/0 = NaN")
             raise ValueError(f"Adam(eps={eps:g}): eps must be in [{low:g}, {high:g}]; {effect}. "

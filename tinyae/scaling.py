@@ -39,13 +39,15 @@ class StandardScaler:
             raise ValueError(f"fit needs a 2-D array with at least 2 samples, got shape {x.shape}")
         rows = non_finite_rows(x)
         if len(rows):
-            raise ValueError(f"x contains NaN or inf in {describe_rows(rows, len(x))}: the mean and "
-                             "std of their features would be NaN; remove or repair those samples")
+            raise ValueError(f"x contains NaN or inf in {describe_rows(rows, len(x))}: the mean "
+                             "and std of their features would be NaN; remove or repair those "
+                             "samples")
         with np.errstate(over="ignore"):  # overflow is reported below, with its cause
             mean, std = x.mean(axis=0), x.std(axis=0)
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-            raise ValueError(f"the spread of x overflows float64 (values up to {np.abs(x).max():.3g}); "
-                             "divide the data by a large constant before standardising it")
+            raise ValueError(f"the spread of x overflows float64 (values up to "
+                             f"{np.abs(x).max():.3g}); divide the data by a large constant "
+                             "before standardising it")
         self.mean, self.std = mean, np.where(std > 0, std, 1.0)
         return self
 
@@ -54,8 +56,8 @@ class StandardScaler:
         if self.mean is None or self.std is None:
             raise RuntimeError("call fit(x_train) before transform or inverse_transform")
         if np.ndim(x) not in (1, 2) or np.shape(x)[-1] != len(self.mean):
-            raise ShapeError(f"{method} needs rows of {len(self.mean)} features, as in the data the "
-                             f"scaler was fitted on, got shape {np.shape(x)}; pass the same "
+            raise ShapeError(f"{method} needs rows of {len(self.mean)} features, as in the data "
+                             f"the scaler was fitted on, got shape {np.shape(x)}; pass the same "
                              "columns, in the same order")
         return self.mean, self.std
 

@@ -214,6 +214,6 @@ def _kl_weight(w: Any, t: int) -> float:
     w = float(w)
     if not (math.isfinite(w) and w >= 0):
         raise ValueError(f"the KL schedule returned {w} at t = {t}; a KL weight must be a finite "
-                         "number >= 0 (NaN or inf would make the loss NaN, a negative weight rewards "
-                         "a large KL): check the schedule's settings")
+                         "number >= 0 (NaN or inf would make the loss NaN, a negative weight "
+                         "rewards a large KL): check the schedule's settings")
     return w

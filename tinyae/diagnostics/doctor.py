@@ -137,8 +137,10 @@ def _check_arguments(loss: Any, optimizer: Any, batch_size: Any) -> None:
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a tinyae optimizer such as Adam(1e-3) (or None), got "
                         f"{optimizer!r}; for one by name use tinyae.get_optimizer('adam', lr=1e-3)")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number ≥ 1, the one fit will use, got {batch_size!r}")
+    whole = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+    if not whole or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number ≥ 1, the one fit will use, "
+                         f"got {batch_size!r}")
 
 
 def _non_finite_data(case: Case) -> Finding | None:
@@ -147,7 +149,8 @@ def _non_finite_data(case: Case) -> Finding | None:
     bad = {what: rows for what, rows in bad.items() if len(rows)}
     if not bad:
         return None
-    where = "; ".join(f"the {what} in {describe_rows(rows, len(case.x))}" for what, rows in bad.items())
+    where = "; ".join(f"the {what} in {describe_rows(rows, len(case.x))}"
+                      for what, rows in bad.items())
     return Finding(
         NON_FINITE_DATA, "error",
         f"NaN or inf in {where}: their loss is NaN whatever the model does, and fit would stop "
@@ -297,7 +300,8 @@ def effective_beta(beta: float, recon_reduction: str, kl_reduction: str, input_d
     Example: recon "mean", KL "batchmean", β = 1, K = 784 → β_eff = 784.
     """
     scales = {"batchmean": 1.0, "sum": float(batch_size)}
-    s_recon = lookup({**scales, "mean": 1.0 / input_dim}, recon_reduction, "reconstruction reduction")
+    s_recon = lookup({**scales, "mean": 1.0 / input_dim}, recon_reduction,
+                     "reconstruction reduction")
     s_kl = lookup({**scales, "mean": 1.0 / latent_dim}, kl_reduction, "KL reduction")
     return beta * s_kl / s_recon
 

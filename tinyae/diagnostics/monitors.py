@@ -174,8 +174,9 @@ class Monitor(Callback):
         for name, probe in (("x_probe", x_probe), ("y_probe", y_probe)):
             rows = non_finite_rows(np.asarray(probe, dtype=float)) if probe is not None else []
             if len(rows):
-                raise ValueError(f"{name} contains NaN or inf in {describe_rows(rows, len(x_probe))}: "
-                                 "every measurement on it would be NaN; probe with finite samples")
+                raise ValueError(f"{name} contains NaN or inf in "
+                                 f"{describe_rows(rows, len(x_probe))}: every measurement on it "
+                                 "would be NaN; probe with finite samples")
         self.x_probe, self.y_probe, self.y_mean = x_probe, y_probe, y_mean
         self.loss, self.verbose = loss, verbose
         self.findings: list[tuple[int, Finding]] = []

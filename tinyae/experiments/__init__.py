@@ -51,9 +51,11 @@ def run_experiment(name: str, *, full: bool = False, data_dir: str | None = None
     """
     run = lookup(EXPERIMENTS, name, "experiment")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a whole number (it seeds np.random.default_rng), got {seed!r}")
+        raise TypeError(f"seed must be a whole number (it seeds np.random.default_rng), "
+                        f"got {seed!r}")
     if seed < 0:
-        raise ValueError(f"seed must be ≥ 0 (np.random.default_rng takes no negative seed), got {seed}")
+        raise ValueError(f"seed must be ≥ 0 (np.random.default_rng takes no negative seed), "
+                         f"got {seed}")
     check_writable(Path(out) / str(name).lower())  # before minutes of training, not after
     return run(full=full, data_dir=data_dir, out=out, quick=quick, seed=seed, verbose=verbose)
 
