@@ -94,14 +94,15 @@ class Loss:
             )
         return p, y
 
-    def _check_forward_done(self) -> None:
-        """Raise unless ``forward`` has cached a batch for ``backward`` to differentiate."""
+    def _forward_scale(self) -> float:
+        """The reduction's factor of the last successful ``forward``; an error if there was none."""
         if self.scale is None:
             raise RuntimeError(
                 f"{type(self).__name__}.backward() was called without a forward: it returns "
                 "∂L/∂p for the p and y of the last successful forward(p, y); call "
                 "loss.forward(p, y) first"
             )
+        return self.scale
 
     def forward(self, p: np.ndarray, y: np.ndarray) -> float:
         """The reduced loss for prediction ``p`` and target ``y``, both ``(N, D)``."""
@@ -129,13 +130,14 @@ class MSE(Loss):
         value = float(np.vdot(diff, diff))
         if not math.isfinite(value):  # only then look for its cause: no cost per good batch
             _check_finite_targets(y, "MSE")
-        self.diff, self.scale = diff, self._scale(p.shape)
-        return value * self.scale
+        scale = self._scale(p.shape)
+        self.diff, self.scale = diff, scale
+        return value * scale
 
     def backward(self) -> np.ndarray:
         """``2 (p − y) · scale``."""
-        self._check_forward_done()
-        return self.diff * (2.0 * self.scale)
+        scale = self._forward_scale()  # first: it raises if there was no forward
+        return self.diff * (2.0 * scale)
 
 
 def _check_finite_targets(y: np.ndarray, who: str) -> None:
@@ -223,9 +225,8 @@ class BCE(Loss):
 
     def backward(self) -> np.ndarray:
         """``(p − y) / (p (1 − p)) · scale``."""
-        self._check_forward_done()
-        p = self.p
-        return (p - self.y) / (p * (1 - p)) * self.scale
+        scale, p = self._forward_scale(), self.p
+        return (p - self.y) / (p * (1 - p)) * scale
 
 
 class BCEWithLogits(Loss):
@@ -252,8 +253,8 @@ class BCEWithLogits(Loss):
 
     def backward(self) -> np.ndarray:
         """``(σ(z) − y) · scale``."""
-        self._check_forward_done()
-        return (sigmoid(self.z) - self.y) * self.scale
+        scale = self._forward_scale()
+        return (sigmoid(self.z) - self.y) * scale
 
 
 def _check_eps(eps: float, dtype: np.dtype | None = None) -> float:

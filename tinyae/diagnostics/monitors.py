@@ -172,7 +172,9 @@ class Monitor(Callback):
             raise ValueError(f"x_probe must be a batch of shape (N, D) with N ≥ 2 (variances need "
                              f"several samples), got {x_probe.shape}; e.g. x_train[:256]")
         for name, probe in (("x_probe", x_probe), ("y_probe", y_probe)):
-            rows = non_finite_rows(np.asarray(probe, dtype=float)) if probe is not None else []
+            if probe is None:
+                continue
+            rows = non_finite_rows(np.asarray(probe, dtype=float))
             if len(rows):
                 raise ValueError(f"{name} contains NaN or inf in "
                                  f"{describe_rows(rows, len(x_probe))}: every measurement on it "
