@@ -187,9 +187,9 @@ CASES = [
          TypeError, ("real numbers", "<U1")),
     # ---- optimizers --------------------------------------------------------------------------
     Case("SGD(lr=1e-300): no weight ever moves", lambda: SGD(lr=1e-300),
-         ValueError, ("SGD(lr=1e-300)", "[1e-10, 1e+06]", "never move")),
-    Case("Adam(lr=1e40): weights thrown to inf", lambda: Adam(lr=1e40),
-         ValueError, ("Adam(lr=1e+40)", "±inf")),
+         ValueError, ("SGD(lr=1e-300)", "[1.2e-38, 3.4e+38]", "never move")),
+    Case("Adam(lr=1e40): inf in float32", lambda: Adam(lr=1e40),
+         ValueError, ("Adam(lr=1e+40)", "inf in float32")),
     Case("SGD(lr=True)", lambda: SGD(lr=True), TypeError, ("lr must be a number", "True")),
     Case("SGD(lr='0.1'): a string", lambda: SGD(lr="0.1"),
          TypeError, ("lr must be a number", "'0.1'")),

@@ -18,10 +18,10 @@ import numpy as np
 from tinyae.checks import real_number
 from tinyae.registry import lookup
 
-# Learning rates accepted: below, a step lr·g rounds away in float32 (Adam's step is
-# about lr per weight, and a float32 weight of 0.01 cannot move by less than 5e-10);
-# above, the first steps throw the weights to ±inf.  Useful values lie far inside.
-LR_RANGE = (1e-10, 1e6)
+# Learning rates accepted: the normal float32 numbers.  Below, lr is 0 (or a denormal)
+# in float32 and a step lr·g vanishes beside any weight; above, lr is inf in float32.
+# Useful values lie far inside; a large lr inside the range diverges, which fit reports.
+LR_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max))
 # Adam's ε: it must keep √v̂ + ε > 0 in float32 when a weight's gradient has always been
 # 0 (v̂ = 0: the step is 0/ε), and stay below the gradients' RMS √v̂, or the step
 # lr·m̂/(√v̂ + ε) shrinks to lr·m̂/ε and the weights barely move.
@@ -36,12 +36,13 @@ class Optimizer:
         low, high = LR_RANGE
         if not low <= lr <= high:
             effect = ("every weight becomes NaN" if math.isnan(lr) else
-                      "the first steps throw the weights to ±inf or NaN" if lr > high else
+                      "lr is inf in float32: the first step makes every weight ±inf or NaN"
+                      if lr > high else
                       "the steps climb the loss instead of descending it" if lr < 0 else
                       "the weights never move")
             raise ValueError(
                 f"{type(self).__name__}(lr={lr:g}): the learning rate must be a positive number in "
-                f"[{low:g}, {high:g}]; at lr={lr:g} {effect}. Usual values: SGD 0.01 to 1, "
+                f"[{low:.2g}, {high:.2g}]; at lr={lr:g} {effect}. Usual values: SGD 0.01 to 1, "
                 "Adam 1e-4 to 1e-2"
             )
         self.lr = lr
