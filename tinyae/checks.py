@@ -3,11 +3,12 @@
 A refused value gets one message in three parts: what was wrong (with the value),
 why it matters, and what to do instead, e.g.::
 
-    Adam(eps=0): eps must be in [1e-30, 1]; with eps = 0 a weight whose gradient has
-    always been 0 gets the step 0/0 = NaN. Use the default eps=1e-08.
+    Adam(eps=0): eps must be in [1e-30, 1]; √v̂ + eps can be 0 or negative: a weight
+    whose gradient has always been 0 gets the step 0/0 = NaN. Use the default eps=1e-08
 
-The checks run once, where a value enters (a constructor, a function's arguments),
-never per element of a batch.
+Checks run where a value enters (a constructor, a function's arguments).  In the
+training loop they cost O(1) per batch: the rows holding a NaN are searched for only
+once a loss has come out non-finite.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def real_number(who: str, name: str, value: Any) -> float:
     ``True`` is refused although Python counts it as 1: ``lr=True`` is a slip, not a rate.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fix = "write it without quotes" if isinstance(value, str) else "pass a float"
         raise TypeError(f"{who}: {name} must be a number, got {value!r} "
-                        f"({type(value).__name__}); write it without quotes, e.g. {name}=0.1")
+                        f"({type(value).__name__}); {fix}, e.g. {name}=0.1")
     return float(value)
 
 
