@@ -130,6 +130,24 @@ def collapsed_vae():
     return vae
 
 
+def diverged_net():
+    model = healthy()
+    model.params[::7] = np.nan  # what a run that diverged leaves behind
+    return model
+
+
+def huge_net():
+    model = healthy()
+    model.params *= np.float32(1e20)  # finite, but x @ W overflows float32 in layer 2
+    return model
+
+
+def with_nan_row(x, row=300):
+    y = x.copy()
+    y[row, 17] = np.nan
+    return y
+
+
 CASES = {  # code: (severity, lambda x: doctor arguments built to trigger it)
     "softmax-per-pixel": ("error", lambda x: (Sequential([Dense(784, 784), Softmax()]), MSE(), x)),
     "bce-target-range": ("error", lambda x: (sigmoid_net(), BCE(), x, 2 * x)),
@@ -145,6 +163,9 @@ CASES = {  # code: (severity, lambda x: doctor arguments built to trigger it)
     "mean-collapse": ("warning", lambda x: (blob_net(x), BCE(), x)),
     "kl-collapse": ("warning", lambda x: (collapsed_vae(), BCE(reduction="batchmean"), x)),
     "shape-mismatch": ("error", lambda x: (healthy(), BCE(), x[:, :100])),
+    "non-finite-data": ("error", lambda x: (healthy(), MSE(), x, with_nan_row(x))),
+    "non-finite-weights": ("error", lambda x: (diverged_net(), BCE(), x, None, Adam(1e-3))),
+    "overflow": ("error", lambda x: (huge_net(), BCE(), x)),
 }
 
 
@@ -164,6 +185,32 @@ def test_every_documented_code_is_exercised():
     assert documented <= exercised
     for code in exercised:
         assert f"``{code}``" in doctor_module.__doc__
+
+
+def test_nan_weights_are_reported_as_such_not_as_a_learning_rate_problem(x):
+    findings = doctor(diverged_net(), BCE(), x, optimizer=Adam(1e-3))
+    (finding,) = [f for f in findings if f.severity != "note"]  # nothing measured on NaN weights
+    assert finding.code == "non-finite-weights"
+    assert f"NaN or inf in {len(range(0, healthy().n_params, 7)):,} of its" in finding.message
+    assert "tinyae.load" in finding.fix and "learning rate" not in finding.fix
+
+
+def test_overflowing_weights_are_one_finding_not_a_list_of_measurements(x):
+    findings = [f for f in doctor(huge_net(), BCE(), x) if f.severity != "note"]
+    assert [f.code for f in findings] == ["overflow"]
+    assert "max |W| = " in findings[0].message and "float32" in findings[0].message
+
+
+@pytest.mark.parametrize("where", ["x", "y"])
+def test_non_finite_data_names_its_rows_and_nothing_else_is_measured(where, x):
+    bad = with_nan_row(x, row=300)
+    bad[411, 3] = np.inf
+    arguments = (bad, None) if where == "x" else (x, bad)
+    findings = doctor(healthy(), MSE(), *arguments, optimizer=Adam(10.0))
+    assert codes(findings) == {"non-finite-data", "learning-rate"}  # lr needs no data values
+    (finding,) = [f for f in findings if f.code == "non-finite-data"]
+    assert "2 of its 512 rows (first: 300, 411)" in finding.message
+    assert ("targets y" in finding.message) == (where == "y")
 
 
 def test_relu_output_with_negative_targets_is_out_of_range(x):

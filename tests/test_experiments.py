@@ -183,6 +183,12 @@ def test_beta_sweep_trade_off(sweep):
     assert sweep.facts["beta 1/beta_norm"] == pytest.approx(8 / 784)  # β·J/K with J = 8
 
 
+def test_beta_sweep_reports_the_elbo_not_its_own_objective(sweep):
+    for row in sweep.rows:  # −ELBO = recon + KL at every β, not recon + β·KL
+        assert row["elbo_loss"] == pytest.approx(row["recon"] + row["kl"], rel=1e-12)
+    assert sweep.facts["beta 16/kl"] > 0.1  # large enough for recon + 16·KL to differ
+
+
 def test_annealing_starts_small_and_keeps_more_kl(sweep):
     f = sweep.facts
     for beta in (1, 16):

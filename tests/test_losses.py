@@ -102,6 +102,20 @@ def test_bce_with_logits_is_finite_for_huge_logits():
     assert np.isfinite(BCEWithLogits().forward(z, np.array([[1.0, 0.0]], dtype=np.float32)))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_and_its_gradient_stay_finite_at_p_equal_0_and_1(dtype, reduction):
+    """A sigmoid rounds to exactly 0 or 1 in float32: BCE must stay finite there."""
+    p = np.array([[0.0, 1.0, 0.0, 1.0]], dtype)
+    y = np.array([[0.0, 1.0, 1.0, 0.0]], dtype)  # right, right, confidently wrong twice
+    loss = BCE(reduction=reduction)
+    value, dp = loss.forward(p, y), loss.backward()
+    assert np.isfinite(value) and np.isfinite(dp).all()
+    total = value * {"sum": 1, "batchmean": 1, "mean": 4}[reduction]  # Σ over the 4 elements
+    assert 2 * 15.9 < total < 2 * 16.2  # each wrong element costs −log eps ≈ 16.1, not inf
+    assert dp[0, 2] < 0 < dp[0, 3]  # the gradient still points the wrong predictions back
+
+
 def test_bce_clips_saturated_predictions_with_eps():
     value = BCE(reduction="sum").forward(np.array([[0.0]]), np.array([[1.0]]))
     assert np.isclose(value, -np.log(1e-7))

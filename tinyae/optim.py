@@ -10,19 +10,41 @@ so you can compare numbers step by step.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
+from tinyae.checks import real_number
 from tinyae.registry import lookup
+
+# Learning rates accepted: the normal float32 numbers.  Below, lr is 0 (or a denormal)
+# in float32 and a step lr·g vanishes beside any weight; above, lr is inf in float32.
+# Useful values lie far inside; a large lr inside the range diverges, which fit reports.
+LR_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max))
+# Adam's ε: it must keep √v̂ + ε > 0 in float32 when a weight's gradient has always been
+# 0 (v̂ = 0: the step is 0/ε), and stay below the gradients' RMS √v̂, or the step
+# lr·m̂/(√v̂ + ε) shrinks to lr·m̂/ε and the weights barely move.
+ADAM_EPS_RANGE = (1e-30, 1.0)
 
 
 class Optimizer:
     """Base class: checks the learning rate and keeps per-parameter state."""
 
     def __init__(self, lr: float) -> None:
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning rate must be a positive finite number, got lr={lr}")
+        lr = real_number(type(self).__name__, "lr", lr)
+        low, high = LR_RANGE
+        if not low <= lr <= high:
+            effect = ("every weight becomes NaN" if math.isnan(lr) else
+                      "lr is inf in float32: the first step makes every weight ±inf or NaN"
+                      if lr > high else
+                      "the steps climb the loss instead of descending it" if lr < 0 else
+                      "the weights never move")
+            raise ValueError(
+                f"{type(self).__name__}(lr={lr:g}): the learning rate must be a positive number in "
+                f"[{low:.2g}, {high:.2g}]; at lr={lr:g} {effect}. Usual values: SGD 0.01 to 1, "
+                "Adam 1e-4 to 1e-2"
+            )
         self.lr = lr
         self.t = 0  # number of steps taken
         self.params: np.ndarray | None = None  # the parameter vector it updates
@@ -35,8 +57,10 @@ class Optimizer:
         count, Adam's ``m`` and ``v``) means nothing for any other model's.  State
         vectors are created as zeros then; the step is counted once the arguments fit.
         """
+        _check_parameter_vector(params, grads, type(self).__name__)
         if params.shape != grads.shape:
-            raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same shape")
+            raise ValueError(f"params {params.shape} and grads {grads.shape} must have the same "
+                             "shape: pass model.params and model.grads of one model")
         if self.params is None:
             self.params = params
         elif params is not self.params:
@@ -56,6 +80,19 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _check_parameter_vector(params: np.ndarray, grads: np.ndarray, who: str) -> None:
+    """θ and g must be float arrays, θ writable (it is updated in place): O(1) per step."""
+    for name, a in (("params", params), ("grads", grads)):
+        if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+            kind = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise TypeError(f"{who}.step: {name} must be a float NumPy array, got {kind}; pass "
+                            "model.params and model.grads (an integer θ cannot take a "
+                            "fractional step)")
+    if not params.flags.writeable:
+        raise ValueError(f"{who}.step: params is read-only, so it cannot be updated in place; "
+                         "pass model.params itself, not a read-only view of it")
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
@@ -70,10 +107,19 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(lr)
+        momentum = real_number("SGD", "momentum", momentum)
         if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+            raise ValueError(
+                f"SGD(momentum={momentum:g}): momentum must be in [0, 1); the velocity is a "
+                "decaying sum of about 1 / (1 − momentum) gradients: at 1 or above it never "
+                "forgets one and grows without bound, below 0 it flips sign at every step. "
+                "Usual values: 0.9, or 0 for plain SGD"
+            )
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"SGD: nesterov must be True or False, got {nesterov!r}")
         if nesterov and momentum == 0:
-            raise ValueError("nesterov=True needs a momentum > 0")
+            raise ValueError("SGD(nesterov=True, momentum=0): nesterov=True needs a momentum > 0; "
+                             "Nesterov's look-ahead is along the velocity, e.g. momentum=0.9")
         self.momentum, self.nesterov = momentum, nesterov
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
@@ -108,10 +154,23 @@ class Adam(Optimizer):
         self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
     ) -> None:
         super().__init__(lr)
+        beta1, beta2 = real_number("Adam", "beta1", beta1), real_number("Adam", "beta2", beta2)
+        eps = real_number("Adam", "eps", eps)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"beta1 and beta2 must be in [0, 1), got {beta1}, {beta2}")
-        if not eps >= 0:
-            raise ValueError(f"eps must be ≥ 0, got {eps}")
+            raise ValueError(
+                f"Adam(beta1={beta1:g}, beta2={beta2:g}): beta1 and beta2 must be in [0, 1); they "
+                "are the decay rates of running means (β = 0.9 averages about 10 steps): at 1 or "
+                "above the bias correction divides by 1 − βᵗ ≤ 0, below 0 the means flip sign. "
+                "Usual values: beta1=0.9, beta2=0.999"
+            )
+        low, high = ADAM_EPS_RANGE
+        if not low <= eps <= high:
+            effect = (f"eps={eps:g} dwarfs the gradients' RMS √v̂, so the step "
+                      "lr·m̂/(√v̂ + eps) is nearly 0 and the weights never move" if eps > high else
+                      "√v̂ + eps can be 0 or negative: a weight whose gradient has always been 0 "
+                      "gets the step 0/0 = NaN")
+            raise ValueError(f"Adam(eps={eps:g}): eps must be in [{low:g}, {high:g}]; {effect}. "
+                             "Use the default eps=1e-08")
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
@@ -146,4 +205,10 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
 
 def get_optimizer(name: str, lr: float, **kwargs: float) -> Optimizer:
     """An optimizer by name (``"sgd"`` or ``"adam"``) with learning rate ``lr``."""
-    return lookup(OPTIMIZERS, name, "optimizer")(lr=lr, **kwargs)
+    cls = lookup(OPTIMIZERS, name, "optimizer")
+    settings = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(kwargs) - set(settings))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no setting {', '.join(unknown)}; its settings are "
+                        f"{', '.join(settings)}")
+    return cls(lr=lr, **kwargs)

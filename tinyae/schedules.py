@@ -19,7 +19,9 @@ given to the schedule.  Fix the settings with a ``lambda`` to get the ``w(t)`` t
 
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -170,6 +172,14 @@ class KLAnnealing(Callback):
             raise ValueError(f"per must be 'step' (every batch) or 'epoch', got {per!r}")
         if not callable(schedule):
             raise TypeError(f"schedule must be callable as schedule(t) -> weight, got {schedule!r}")
+        try:
+            inspect.signature(schedule).bind(0)
+        except TypeError:
+            raise TypeError(f"schedule must take the step t as its one argument, as in "
+                            f"lambda t: linear_warmup(t, 500); {schedule!r} cannot be called "
+                            "as schedule(t)") from None
+        except ValueError:  # some built-ins have no signature to check: trust them
+            pass
         self.schedule, self.per = schedule, per
         self.epoch = 0
         self.used: list[float] = []  # the β of each batch of the epoch so far
@@ -183,10 +193,27 @@ class KLAnnealing(Callback):
 
     def on_batch_begin(self, model: Any, step: int) -> None:
         """``model.beta = schedule(step)`` (per step) or ``schedule(epoch)`` (per epoch)."""
-        model.beta = self.schedule(step if self.per == "step" else self.epoch)
+        t = step if self.per == "step" else self.epoch
+        model.beta = _kl_weight(self.schedule(t), t)
         self.used.append(model.beta)
 
     def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
         """Record the epoch's mean β as ``record["beta"]``; the next epoch is ``epoch + 1``."""
         record["beta"] = float(np.mean(self.used))
         self.epoch, self.used = epoch + 1, []
+
+
+def _kl_weight(w: Any, t: int) -> float:
+    """The schedule's output ``w`` as a float KL weight, refused unless finite and >= 0.
+
+    A NaN weight would make every loss NaN, and ``fit`` would blame the learning rate.
+    """
+    if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Real):
+        raise TypeError(f"the KL schedule returned {w!r} at t = {t}; it must return one number, "
+                        "the KL weight for that step")
+    w = float(w)
+    if not (math.isfinite(w) and w >= 0):
+        raise ValueError(f"the KL schedule returned {w} at t = {t}; a KL weight must be a finite "
+                         "number >= 0 (NaN or inf would make the loss NaN, a negative weight "
+                         "rewards a large KL): check the schedule's settings")
+    return w

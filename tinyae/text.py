@@ -41,6 +41,10 @@ def format_table(rows: Sequence[Sequence[Any] | Mapping[str, Any]],
     for i, row in enumerate(rows):
         if isinstance(row, Mapping):
             row = [row.get(name, "") for name in header]
+        elif isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+            raise TypeError(f"row {i} is {row!r}, not a sequence of cells or a dict; give "
+                            "each row as a list or a dict, e.g. "
+                            "format_table([[1, 2]], header=['a', 'b'])")
         elif len(row) != len(header):
             raise ValueError(f"row {i} has {len(row)} cells but the header has {len(header)} "
                              f"columns ({list(header)}); give every row one cell per column")

@@ -14,13 +14,15 @@ MNIST's ``train-images-idx3-ubyte`` is therefore 16 header bytes (0x00000803,
 gzip-compressed; we recognise gzip by its magic bytes ``1f 8b`` (not by the file's
 extension, which may lie) and decompress transparently.
 
-Every problem (empty, truncated, trailing bytes, unknown dtype, corrupt gzip) raises
+Every problem (empty, truncated, trailing bytes, unknown dtype, a damaged header,
+corrupt gzip) raises
 :class:`DataError` naming the file and saying what to do about it.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -38,6 +40,7 @@ DTYPE_CODES: dict[int, np.dtype] = {
 }
 GZIP_MAGIC = b"\x1f\x8b"
 _REDOWNLOAD = "delete it and download it again"
+_IMPOSSIBLE_BYTES = 2**63  # no array this large can exist: NumPy indexes bytes with int64
 
 
 class DataError(ValueError):
@@ -79,6 +82,10 @@ def parse_idx(data: bytes, name: str = "<bytes>", ndim: int | None = None) -> np
     -------
     array of the header's shape, e.g. (60000, 28, 28) uint8 for MNIST training images.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"parse_idx takes the file's bytes, got {type(data).__name__}; "
+                        "use read_idx(path) for a file, or pass path.read_bytes()")
+    data = bytes(data)
     if len(data) == 0:
         raise DataError(f"{name}: the file is empty; {_REDOWNLOAD}")
     if len(data) < 4:
@@ -94,6 +101,9 @@ def parse_idx(data: bytes, name: str = "<bytes>", ndim: int | None = None) -> np
     if code not in DTYPE_CODES:
         valid = ", ".join(f"0x{c:02X} ({d.name})" for c, d in DTYPE_CODES.items())
         raise DataError(f"{name}: unknown IDX dtype code 0x{code:02X}; valid codes are {valid}")
+    if n_dims == 0:
+        raise DataError(f"{name}: the header announces 0 dimensions; an IDX array has 1 to 255 "
+                        f"(byte 3 of the file is damaged?) — {_REDOWNLOAD}")
     if ndim is not None and n_dims != ndim:
         raise DataError(
             f"{name}: expected a {ndim}-dimensional IDX array, the header says {n_dims} "
@@ -107,8 +117,16 @@ def parse_idx(data: bytes, name: str = "<bytes>", ndim: int | None = None) -> np
         )
     shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=n_dims, offset=4))
     dtype = DTYPE_CODES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python integers: np.prod in int64 overflows (and can wrap to any value, even the
+    # file's true size) for a header whose sizes are damaged.
+    expected = math.prod(shape) * dtype.itemsize
     found = len(data) - header_size
+    if expected >= _IMPOSSIBLE_BYTES:
+        raise DataError(
+            f"{name}: the header is damaged: it announces shape {shape} {dtype.name}, "
+            f"{expected:.3g} bytes of data, more than any computer can hold (the file has "
+            f"{found:,}) — {_REDOWNLOAD}"
+        )
     if found != expected:
         problem = "truncated" if found < expected else f"{found - expected:,} bytes too long"
         raise DataError(

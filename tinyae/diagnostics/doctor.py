@@ -13,6 +13,10 @@ finding has a stable code:
 ======================= ======== ============================================================ ========
 code                    severity fires when                                                   question
 ======================= ======== ============================================================ ========
+``non-finite-data``     error    x or y holds NaN or inf (only checks that need no data values
+                                 run then)
+``non-finite-weights``  error    the model's weights hold NaN or inf: nothing can be measured
+``overflow``            error    finite weights so large that a layer's outputs overflow
 ``shape-mismatch``      error    the data's width does not fit the model's input or output
 ``softmax-per-pixel``   error    a softmax output under a per-element loss (MSE, BCE)          2
 ``bce-target-range``    error    BCE with targets outside [0, 1]                               2
@@ -45,12 +49,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tinyae.checks import describe_rows, non_finite_rows
 from tinyae.diagnostics.findings import Finding, by_severity
-from tinyae.diagnostics.measures import is_vae, measure, model_layers
+from tinyae.diagnostics.measures import is_vae, measure, model_layers, numbered_layers
 from tinyae.diagnostics.monitors import VANISHING_GRADIENTS, check_measures
 from tinyae.layers import Dense, Identity, Layer, ReLU, ShapeError, Sigmoid, Softmax, Tanh
 from tinyae.losses import BCE, BCEWithLogits, Loss, binary_entropy
 from tinyae.optim import SGD, Adam, Optimizer
+from tinyae.registry import lookup
 from tinyae.train import as_float_batch
 
 DOCTOR_SAMPLES = 512  # rows of x measured: enough for stable statistics, fast on any laptop
@@ -59,6 +65,9 @@ LEARNING_RATES: dict[type[Optimizer], tuple[float, float]] = {SGD: (1e-4, 1.0), 
 USUAL_LR = {SGD: 0.01, Adam: 1e-3}
 KL_BALANCE_RANGE = (0.01, 100.0)  # effective β relative to the ELBO's β = 1
 
+NON_FINITE_DATA = "non-finite-data"
+NON_FINITE_WEIGHTS = "non-finite-weights"
+OVERFLOW = "overflow"
 SHAPE_MISMATCH = "shape-mismatch"
 SOFTMAX_PER_PIXEL = "softmax-per-pixel"
 BCE_TARGET_RANGE = "bce-target-range"
@@ -100,17 +109,80 @@ def doctor(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None = None,
     checks its learning rate.  batch_size: the one ``fit`` will use ("sum" reductions
     scale with it).  The model is left as it was: gradients zeroed, random stream restored.
     """
+    _check_arguments(loss, optimizer, batch_size)
     raw_x = np.asarray(x)[:DOCTOR_SAMPLES]
     raw_y = raw_x if y is None else np.asarray(y)[:DOCTOR_SAMPLES]
     if raw_x.ndim != 2 or raw_y.ndim != 2 or len(raw_x) != len(raw_y) or len(raw_x) == 0:
         raise ValueError(f"doctor needs x and y of shape (N, D) with the same N ≥ 1, got "
                          f"{raw_x.shape} and {raw_y.shape}; flatten images with x.reshape(len(x), -1)")
+    for what, data in (("x", raw_x), ("y", raw_y)):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"doctor needs {what} as an array of numbers, got dtype {data.dtype}")
     last = model_layers(model)[-1]
     case = Case(model, loss, as_float_batch(raw_x, model.dtype), as_float_batch(raw_y, model.dtype),
                 raw_x, y is not None, optimizer, batch_size,
                 None if isinstance(last, (Dense, Identity)) else last)
+    bad_data = _non_finite_data(case)
+    if bad_data is not None:  # the data checks and measurements would only report NaN
+        return by_severity([bad_data, *(f for check in CONFIG_CHECKS if (f := check(case)))])
     findings = [finding for check in CHECKS if (finding := check(case)) is not None]
     return by_severity(findings + _measured(case))
+
+
+def _check_arguments(loss: Any, optimizer: Any, batch_size: Any) -> None:
+    """Refuse arguments that would make doctor fail deep inside, or silently skip a check."""
+    if not isinstance(loss, Loss):
+        raise TypeError(f"doctor needs a tinyae loss such as BCE(), got {loss!r}; "
+                        "for a loss by name use tinyae.get_loss('bce')")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a tinyae optimizer such as Adam(1e-3) (or None), got "
+                        f"{optimizer!r}; for one by name use tinyae.get_optimizer('adam', lr=1e-3)")
+    whole = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+    if not whole or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number ≥ 1, the one fit will use, "
+                         f"got {batch_size!r}")
+
+
+def _non_finite_data(case: Case) -> Finding | None:
+    arrays = {"targets y": case.y, "inputs x": case.x} if case.targets_given else {"data x": case.x}
+    bad = {what: non_finite_rows(data) for what, data in arrays.items()}
+    bad = {what: rows for what, rows in bad.items() if len(rows)}
+    if not bad:
+        return None
+    where = "; ".join(f"the {what} in {describe_rows(rows, len(case.x))}"
+                      for what, rows in bad.items())
+    return Finding(
+        NON_FINITE_DATA, "error",
+        f"NaN or inf in {where}: their loss is NaN whatever the model does, and fit would stop "
+        "at the first batch holding one",
+        "remove or repair those samples before training (np.isfinite(x).all(axis=1) marks "
+        "the good rows)")
+
+
+def _non_finite_weights(model: Any) -> Finding | None:
+    params = np.asarray(model.params)
+    bad = int(np.count_nonzero(~np.isfinite(params)))
+    if bad == 0:
+        return None
+    first = next((f"layer {k}" for k, (dense, _) in enumerate(numbered_layers(model), start=1)
+                  if not (np.isfinite(dense.W).all() and np.isfinite(dense.b).all())), "the model")
+    return Finding(
+        NON_FINITE_WEIGHTS, "error",
+        f"the model's weights are not finite: NaN or inf in {bad:,} of its {params.size:,} "
+        f"parameters (the first in {first}), so its outputs are NaN and no training step can "
+        "bring them back",
+        "load a copy saved while its weights were finite (tinyae.load), or build the model again "
+        "(a new seed) and retrain it")
+
+
+def _overflow(model: Any) -> Finding:
+    largest = max(float(np.max(np.abs(dense.W))) for dense, _ in numbered_layers(model))
+    return Finding(
+        OVERFLOW, "error",
+        f"the weights are finite but so large (max |W| = {largest:.3g}) that computing with them "
+        f"overflows {model.dtype} on this data: the outputs and every measurement are meaningless",
+        "load a copy saved before the weights grew (tinyae.load), or build the model again "
+        "(a new seed) and retrain it")
 
 
 def _softmax_per_pixel(case: Case) -> Finding | None:
@@ -228,8 +300,9 @@ def effective_beta(beta: float, recon_reduction: str, kl_reduction: str, input_d
     Example: recon "mean", KL "batchmean", β = 1, K = 784 → β_eff = 784.
     """
     scales = {"batchmean": 1.0, "sum": float(batch_size)}
-    s_recon = {**scales, "mean": 1.0 / input_dim}[recon_reduction]
-    s_kl = {**scales, "mean": 1.0 / latent_dim}[kl_reduction]
+    s_recon = lookup({**scales, "mean": 1.0 / input_dim}, recon_reduction,
+                     "reconstruction reduction")
+    s_kl = lookup({**scales, "mean": 1.0 / latent_dim}, kl_reduction, "KL reduction")
     return beta * s_kl / s_recon
 
 
@@ -270,6 +343,10 @@ def _bce_floor(case: Case) -> Finding | None:
         "compare the loss with that floor (loss − H(y)), not with 0; it is expected, not a bug")
 
 
+# The checks that read only the configuration, not the data's values: they still run on
+# data holding NaN.
+CONFIG_CHECKS: tuple[Callable[[Case], Finding | None], ...] = (
+    _bce_output, _double_sigmoid, _learning_rate, _kl_balance)
 CHECKS: tuple[Callable[[Case], Finding | None], ...] = (
     _softmax_per_pixel, _bce_target_range, _raw_pixels, _bce_output, _double_sigmoid,
     _output_range, _tiny_spread, _learning_rate, _kl_balance, _bce_floor)
@@ -287,11 +364,17 @@ def _measure(case: Case) -> dict[str, float]:
 
 def _measured(case: Case) -> list[Finding]:
     """The monitor's checks (see ``monitors.check_measures``) on one pass over the data."""
+    weights = _non_finite_weights(case.model)
+    if weights is not None:
+        return [weights]
     try:
-        measures = _measure(case)
+        with np.errstate(over="raise", invalid="raise"):  # healthy weights do neither
+            measures = _measure(case)
     except ShapeError as error:
         return [Finding(SHAPE_MISMATCH, "error", str(error),
                         "make the data's width match the model, or build the model for this data")]
+    except FloatingPointError:
+        return [_overflow(case.model)]
     findings = check_measures(case.model, measures)
     if isinstance(case.optimizer, Adam):
         findings = [replace(finding, severity="note", message=finding.message + "; Adam rescales "

@@ -103,7 +103,11 @@ def collapse_ratio(p: np.ndarray, y: np.ndarray, y_mean: np.ndarray | None = Non
     p, y: (N, D); y_mean: (D,), by default the mean of y over the batch.  NaN when both
     distances are 0 (constant data reproduced exactly: nothing to tell apart).
     """
+    _same_shape("collapse_ratio", p=p, y=y)
     y_mean = y.mean(axis=0) if y_mean is None else y_mean
+    if np.shape(y_mean) != p.shape[1:]:
+        raise ShapeError(f"collapse_ratio: y_mean must be one mean target of shape {p.shape[1:]}, "
+                         f"got {np.shape(y_mean)}; e.g. y_train.mean(axis=0)")
     d_self = float(np.mean(np.sum(np.square(p - y), axis=1)))
     d_mean = float(np.mean(np.sum(np.square(p - y_mean), axis=1)))
     total = d_self + d_mean
@@ -117,6 +121,7 @@ def relative_error(p: np.ndarray, y: np.ndarray) -> float:
     scale of the data: an absolute MSE of 1e-6 is bad if the data vary by 1e-3
     (question 3).  p, y: (N, D).  NaN when y does not vary at all.
     """
+    _same_shape("relative_error", p=p, y=y)
     spread = float(np.mean(np.var(y, axis=0)))
     mse = float(np.mean(np.square(p - y)))
     return mse / spread if spread > 0 else float("nan")
@@ -124,12 +129,22 @@ def relative_error(p: np.ndarray, y: np.ndarray) -> float:
 
 def kl_per_dimension(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
     """(J,) KL(q(z_j|x) ‖ N(0, 1)) averaged over the batch: mean_n ½ (mu² + e^log_var − 1 − log_var)."""
+    _same_shape("kl_per_dimension", mu=mu, log_var=log_var)
     return 0.5 * np.mean(np.square(mu) + np.expm1(log_var) - log_var, axis=0)
 
 
 def active_units(mu: np.ndarray, threshold: float = ACTIVE_THRESHOLD) -> int:
     """Number of latent dimensions j whose mean mu[:, j] varies over the data: Var_n > threshold."""
     return int(np.sum(np.var(mu, axis=0) > threshold))
+
+
+def _same_shape(who: str, **arrays: np.ndarray) -> None:
+    """Raise unless the named arrays are 2-D and of one shape: NumPy would broadcast them."""
+    shapes = {name: np.shape(a) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1 or any(len(shape) != 2 for shape in shapes.values()):
+        listed = " and ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ShapeError(f"{who} compares arrays of one shape (N, D), got {listed}; NumPy would "
+                         "broadcast them into a meaningless number")
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from tinyae.checks import describe_rows, non_finite_rows
 from tinyae.diagnostics.findings import Finding
 from tinyae.diagnostics.measures import (
     SATURATION_MARGIN,
@@ -170,6 +171,14 @@ class Monitor(Callback):
         if x_probe.ndim != 2 or len(x_probe) < 2:
             raise ValueError(f"x_probe must be a batch of shape (N, D) with N ≥ 2 (variances need "
                              f"several samples), got {x_probe.shape}; e.g. x_train[:256]")
+        for name, probe in (("x_probe", x_probe), ("y_probe", y_probe)):
+            if probe is None:
+                continue
+            rows = non_finite_rows(np.asarray(probe, dtype=float))
+            if len(rows):
+                raise ValueError(f"{name} contains NaN or inf in "
+                                 f"{describe_rows(rows, len(x_probe))}: every measurement on it "
+                                 "would be NaN; probe with finite samples")
         self.x_probe, self.y_probe, self.y_mean = x_probe, y_probe, y_mean
         self.loss, self.verbose = loss, verbose
         self.findings: list[tuple[int, Finding]] = []

@@ -23,8 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from tinyae.experiments import bce_curves, beta_sweep, blob, identity, softmax_raw
-from tinyae.experiments.common import ExperimentResult
+from tinyae.experiments.common import ExperimentResult, check_writable
 from tinyae.registry import lookup
 
 EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
@@ -48,6 +50,13 @@ def run_experiment(name: str, *, full: bool = False, data_dir: str | None = None
     verbose : print the tables and explanations.
     """
     run = lookup(EXPERIMENTS, name, "experiment")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a whole number (it seeds np.random.default_rng), "
+                        f"got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be ≥ 0 (np.random.default_rng takes no negative seed), "
+                         f"got {seed}")
+    check_writable(Path(out) / str(name).lower())  # before minutes of training, not after
     return run(full=full, data_dir=data_dir, out=out, quick=quick, seed=seed, verbose=verbose)
 
 

@@ -6,6 +6,7 @@ named numbers (``facts``) that its tests assert on, and the figures it wrote.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,22 @@ def say(verbose: bool, *lines: str) -> None:
     """Print the lines when ``verbose``."""
     if verbose:
         print("\n".join(lines), flush=True)
+
+
+def check_writable(folder: Path) -> None:
+    """Raise an ``OSError`` naming ``folder`` unless it exists or can be created, writable.
+
+    Nothing is created: the nearest existing ancestor must be a folder we may write in.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"cannot write the figures to {folder}: {existing} is a file, "
+                                 "not a folder; choose another output folder (out=, or --out)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write the figures to {folder}: {existing} is not writable; "
+                              "choose another output folder (out=, or --out)")
 
 
 def figure_path(out: str | Path, name: str, figure: str) -> Path:
