@@ -34,7 +34,7 @@ if not any(os.environ.get(f"{blas}_NUM_THREADS") for blas in ("OPENBLAS", "OMP",
 from tinyae import BCE, SGD, Monitor, dense_autoencoder, fit, load_mnist, plot
 from tinyae.cli import main
 from tinyae.experiments import EXPERIMENTS, run_experiment
-from tinyae.schedules import Constant, Cyclical, LinearWarmup, SigmoidAnneal
+from tinyae.schedules import constant, cyclical, linear_warmup, sigmoid_anneal
 
 REPO = Path(__file__).resolve().parents[1]
 GALLERY = REPO / "docs" / "gallery"
@@ -153,8 +153,10 @@ def experiment_figures(work: Path) -> None:
 def tutorial_figures() -> None:
     """The tutorials' ``tinyae.plot`` figures that the CLI and the experiments do not draw."""
     total = 1000
-    plot.schedules({"constant": Constant(1.0), "linear warm-up": LinearWarmup(total // 2),
-                    "sigmoid": SigmoidAnneal(total), "cyclical": Cyclical(total)},
+    plot.schedules({"constant": lambda t: constant(t, 1.0),
+                    "linear warm-up": lambda t: linear_warmup(t, total // 2),
+                    "sigmoid": lambda t: sigmoid_anneal(t, total),
+                    "cyclical": lambda t: cyclical(t, total)},
                    total_steps=total, path=GALLERY / "tutorial_schedules.png")
     x = load_mnist("mnist-mini", verbose=False).x_train[:2000]
     blob = dense_autoencoder("784-100-50-100-784", hidden="sigmoid", output="sigmoid", seed=0)
