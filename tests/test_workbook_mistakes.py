@@ -34,6 +34,32 @@ MISTAKES = [
             ["overwrote dW", "+="], id="dW rebound instead of accumulated"),
     mistake("1.2", ("self.x = x  #", "self.input = x  #"), ["AttributeError", "line", "self.x"],
             id="a crash names the exception and the line"),
+    mistake("1.1", ("return x @ self.W + self.b", "return x @ self.W - self.b"),
+            ["bias", "subtracted"], id="bias subtracted"),
+    mistake("1.1", ("return x @ self.W + self.b", "return x @ self.W + 2 * self.b"),
+            ["same in every row", "b"], id="a wrong bias term, found by its pattern"),
+    mistake("1.1", ("return x @ self.W + self.b", "return x @ self.W + self.b.reshape(-1, 1)"),
+            ["shapes do not fit"], id="bias broadcast along the wrong axis"),
+    mistake("1.2", ("        self.x = x  # dW = xᵀ @ dout needs the input\n", ""),
+            ["self.x", "forward", "cache"], id="forward caches nothing"),
+    mistake("1.2", ("self.x = x  #", "self.x = x @ self.W + self.b  #"),
+            ["dW", "cached the output"], id="forward caches its output as x"),
+    mistake("1.2", ("self.db += dout.sum(axis=0)", "self.db += dout.sum()"),
+            ["db", "every axis", "axis=0"], id="db summed over everything"),
+    mistake("1.2", ("        self.db += dout.sum(axis=0)\n", ""),
+            ["db is 0", "missing"], id="db forgotten"),
+    mistake("1.2", ("return dout @ self.W.T", "return dout @ self.dW.T"),
+            ["dx", "dW instead of W"], id="dx from the gradient dW"),
+    mistake("1.2", ("return dout @ self.W.T", "return self.W @ dout.T"),
+            ["dx", "transpose"], id="dx transposed"),
+    mistake("1.2", ("return dout @ self.W.T", "return dout @ self.W.T / len(dout)"),
+            ["dx", "1/N"], id="dx averaged over the batch"),
+    mistake("1.2", ("self.db += dout.sum(axis=0)",
+                    "self.db += dout.sum(axis=0)\n        self.W -= 0.1 * self.dW"),
+            ["changed W", "optimizer"], id="backward takes an SGD step"),
+    mistake("1.2", ("self.dW += self.x.T @ dout",
+                    "self.dW += np.outer(self.x.sum(axis=0), dout.sum(axis=0))"),
+            ["dW", "summed over the batch before"], id="dW from batch sums"),
     # 2. Activations
     mistake("2.1", [("        self.p = np.where", "        self.x = x\n        self.p = np.where"),
                     ("return dout * self.p * (1 - self.p)", "return dout * self.x * (1 - self.x)")],
@@ -58,6 +84,61 @@ MISTAKES = [
             ["do not sum to 1", "axis=0"], id="softmax over the wrong axis"),
     mistake("2.5", ("return self.out * (dout - dot)", "return dout * self.out * (1 - self.out)"),
             ["only the diagonal"], id="softmax backward with the diagonal only"),
+    mistake("2.1", ("return dout * self.p * (1 - self.p)", "return dout * self.p"),
+            ["(1 − p) is missing"], id="sigmoid derivative without 1 - p"),
+    mistake("2.1", ("return dout * self.p * (1 - self.p)", "return dout * (1 - self.p)"),
+            ["factor p is missing"], id="sigmoid derivative without p"),
+    mistake("2.1", ("return dout * self.p * (1 - self.p)", "return self.p * (1 - self.p)"),
+            ["without dout", "chain rule"], id="sigmoid derivative not times dout"),
+    mistake("2.1", ("return dout * self.p * (1 - self.p)", "return dout * (1 - self.p**2)"),
+            ["tanh's derivative"], id="tanh's derivative for the sigmoid"),
+    mistake("2.1", ("return dout * self.p * (1 - self.p)", "return dout * self.p * (self.p - 1)"),
+            ["wrong sign"], id="sigmoid derivative with p - 1"),
+    mistake("2.1", ("np.where(x >= 0, 1 / (1 + e), e / (1 + e))",
+                    "np.where(x >= 0, e / (1 + e), 1 / (1 + e))"),
+            ["σ(−x)", "branches"], id="sigmoid's stable branches swapped"),
+    mistake("2.2", ("self.mask = x > 0", "self.mask = x < 0"),
+            ["mask", "inverted"], id="ReLU mask inverted"),
+    mistake("2.2", ("return np.maximum(x, 0)", "return np.max(x, 0)"),
+            ["np.max", "np.maximum"], id="np.max for np.maximum"),
+    mistake("2.2", ("return np.maximum(x, 0)", "return np.maximum(x, 0.01 * x)"),
+            ["right except where the input x < 0"], id="a leaky ReLU, found by where it is wrong"),
+    mistake("2.2", ("return dout * self.mask", "return self.mask.astype(float)"),
+            ["without dout", "chain rule"], id="ReLU mask not times dout"),
+    mistake("2.2", ("return dout * self.mask", "return dout * np.maximum(self.mask, 0) * dout"),
+            ["dx is right except where the input x > 0", "dx = dout · [x > 0]"],
+            id="a generic hint says where, and quotes the formula"),
+    mistake("2.3", ("return dout * (1 - self.out**2)", "return dout * (1 - self.out)**2"),
+            ["(1 − out)²", "square"], id="tanh derivative squared in the wrong place"),
+    mistake("2.3", ("return dout * (1 - self.out**2)", "return dout * (1 - self.out)"),
+            ["square is missing"], id="tanh derivative without the square"),
+    mistake("2.3", ("return dout * (1 - self.out**2)", "return dout * self.out * (1 - self.out)"),
+            ["sigmoid's derivative"], id="the sigmoid's derivative for tanh"),
+    mistake("2.3", ("return dout * (1 - self.out**2)", "return dout * (1 - np.tanh(self.out)**2)"),
+            ["again", "already"], id="tanh applied to the cached output again"),
+    mistake("2.3", ("return dout * (1 - self.out**2)", "return dout * self.out"),
+            ["output", "not its derivative"], id="tanh backward times the output"),
+    mistake("2.3", ("self.out = np.tanh(x)\n        return self.out", "return np.tanh(x)"),
+            ["self.out", "forward", "cache"], id="tanh forward caches nothing"),
+    mistake("2.4", ("self.out = e / e.sum(axis=1, keepdims=True)",
+                    "self.out = e / e.max(axis=1, keepdims=True)"),
+            ["maximum", "sum"], id="softmax divided by the row maximum"),
+    mistake("2.4", ("self.out = e / e.sum(axis=1, keepdims=True)",
+                    "self.out = np.log(e / e.sum(axis=1, keepdims=True))"),
+            ["log"], id="log-softmax for softmax"),
+    mistake("2.4", ("e = np.exp(x - x.max(axis=1, keepdims=True))",
+                    "e = np.exp(x - x.max(axis=0, keepdims=True))"),
+            ["maximum of each column", "axis=0"], id="softmax shifted by the column maximum"),
+    mistake("2.5", ("return self.out * (dout - dot)", "return self.out * dout"),
+            ["Σ_j dout_j out_j", "missing"], id="softmax backward without the sum"),
+    mistake("2.5", ("(dout * self.out).sum(axis=1, keepdims=True)",
+                    "(dout * self.out).sum(axis=0, keepdims=True)"),
+            ["axis=0", "batch"], id="softmax backward summed over the batch"),
+    mistake("2.5", ("(dout * self.out).sum(axis=1, keepdims=True)",
+                    "dout.sum(axis=1, keepdims=True)"),
+            ["out_j is missing"], id="softmax backward sum without out"),
+    mistake("2.5", ("return self.out * (dout - dot)", "return self.out * dout - dot"),
+            ["parentheses"], id="softmax backward without the parentheses"),
     # 3. Losses
     mistake("3.1", ("return 2 * (self.p - self.y) / self.p.size",
                     "return 2 * (self.y - self.p) / self.p.size"), ["wrong sign"], id="sign flip"),
@@ -87,6 +168,39 @@ MISTAKES = [
     mistake("3.3", ("return (p - self.y) / self.z.size",
                     "return (p - self.y) * p * (1 - p) / self.z.size"),
             ["sigmoid's derivative"], id="BCE on logits keeps σ'"),
+    mistake("3.1", ("return float(np.mean((p - y) ** 2))", "return float(np.mean(np.abs(p - y)))"),
+            ["absolute"], id="MAE for MSE"),
+    mistake("3.1", ("return float(np.mean((p - y) ** 2))", "return float(np.mean(p - y) ** 2)"),
+            ["square of the mean"], id="MSE squares the mean"),
+    mistake("3.1", ("return float(np.mean((p - y) ** 2))",
+                    "return float(np.sqrt(np.mean((p - y) ** 2)))"),
+            ["root"], id="RMSE for MSE"),
+    mistake("3.1", ("return 2 * (self.p - self.y) / self.p.size",
+                    "return 2 * np.mean(self.p - self.y)"),
+            ["one number", "one entry per element"], id="MSE gradient reduced to a number"),
+    mistake("3.2", ("y * np.log(self.p) + (1 - y) * np.log(1 - self.p)", "y * np.log(self.p)"),
+            ["(1 − y)·log(1 − p)", "missing"], id="BCE without its second term"),
+    mistake("3.2", ("y * np.log(self.p) + (1 - y) * np.log(1 - self.p)",
+                    "self.p * np.log(y) + (1 - self.p) * np.log(1 - y)"),
+            ["swapped"], id="BCE with p and y swapped"),
+    mistake("3.2", ("float(-np.mean(y * np.log(self.p)", "float(np.mean(y * np.log(self.p)"),
+            ["negative", "minus"], id="BCE without its minus"),
+    mistake("3.2", ("(self.p - self.y) / (self.p * (1 - self.p)) / self.p.size",
+                    "(-self.y / self.p - (1 - self.y) / (1 - self.p)) / self.p.size"),
+            ["−1 / (1 − p)", "sign"], id="BCE gradient with the second term's sign"),
+    mistake("3.2", ("np.clip(p, self.eps, 1 - self.eps)", "np.clip(p, 1e-3, 1 - 1e-3)"),
+            ["clip", "eps"], id="BCE clipped with another eps"),
+    mistake("3.3", ("return (p - self.y) / self.z.size", "return (p + self.y) / self.z.size"),
+            ["σ(z) + y", "σ(z) − y"], id="BCE on logits with + y"),
+    mistake("3.3", ("return (p - self.y) / self.z.size", "return (self.z - self.y) / self.z.size"),
+            ["z itself", "σ(z)"], id="BCE on logits forgets the sigmoid"),
+    mistake("3.3", ("np.log1p(np.exp(-np.abs(z)))", "np.log1p(np.exp(-z))"),
+            ["|z|"], id="BCE on logits without the absolute value"),
+    mistake("3.3", ("return float(np.mean(np.maximum(z, 0) - z * y + "
+                    "np.log1p(np.exp(-np.abs(z)))))",
+                    "q = 1 / (1 + np.exp(-z))\n"
+                    "        return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))"),
+            ["±1000", "rounded"], id="BCE on logits through the sigmoid"),
     # 4. Optimizers
     mistake("4.1", ("self.v = self.momentum * self.v + grads",
                     "self.v = self.momentum * self.v + (1 - self.momentum) * grads"),
@@ -106,6 +220,55 @@ MISTAKES = [
     mistake("4.2", [("        self.t += 1\n", ""),
                     ("self.eps)\n", "self.eps)\n        self.t += 1\n")],
             ["step count started at 0", "t = 1"], id="Adam counting steps from 0"),
+    mistake("4.1", ("params -= self.lr * self.v", "params += self.lr * self.v"),
+            ["UP the gradient", "subtract"], id="SGD climbs"),
+    mistake("4.1", ("self.v = self.momentum * self.v + grads",
+                    "self.v = self.momentum * self.v + self.lr * grads"),
+            ["lr", "twice"], id="SGD applies lr twice"),
+    mistake("4.1", [("self.v = self.momentum * self.v + grads",
+                     "v = self.momentum * self.v + grads"),
+                    ("params -= self.lr * self.v", "params -= self.lr * v")],
+            ["ignored the momentum", "self.v"], id="SGD's velocity not kept"),
+    mistake("4.1", ("params -= self.lr * self.v",
+                    "params -= self.lr * (grads + self.momentum * self.v)"),
+            ["Nesterov"], id="Nesterov for plain momentum"),
+    mistake("4.1", ("params -= self.lr * self.v", "params -= self.v"),
+            ["lr", "without"], id="SGD without lr"),
+    mistake("4.1", [("        self.v = self.momentum * self.v + grads\n", ""),
+                    ("params -= self.lr * self.v",
+                     "params -= self.lr * (self.momentum * params + grads)")],
+            ["μ multiplies θ"], id="momentum applied to the parameters"),
+    mistake("4.2", [("self.beta1 * self.m + (1 - self.beta1)",
+                     "self.beta2 * self.m + (1 - self.beta2)"),
+                    ("self.beta2 * self.v + (1 - self.beta2)",
+                     "self.beta1 * self.v + (1 - self.beta1)")],
+            ["β₁ and β₂", "swapped"], id="Adam's betas swapped"),
+    mistake("4.2", [("self.m = self.beta1", "m = self.beta1"),
+                    ("self.v = self.beta2", "v = self.beta2"),
+                    ("self.m / (1 - self.beta1", "m / (1 - self.beta1"),
+                    ("self.v / (1 - self.beta2", "v / (1 - self.beta2")],
+            ["m and v", "kept"], id="Adam's running means not kept"),
+    mistake("4.2", ("(1 - self.beta2) * grads**2", "(1 - self.beta2) * grads"),
+            ["g²"], id="Adam's v of g, not g squared"),
+    mistake("4.2", ("np.sqrt(v_hat) + self.eps", "v_hat + self.eps"),
+            ["square root"], id="Adam without the square root"),
+    mistake("4.2", [("(1 - self.beta1**self.t)", "(1 - self.beta1)**self.t"),
+                    ("(1 - self.beta2**self.t)", "(1 - self.beta2)**self.t")],
+            ["(1 − β₁)ᵗ"], id="Adam's bias correction with (1 - beta)^t"),
+    mistake("4.2", ("params -= self.lr * m_hat", "params += self.lr * m_hat"),
+            ["UP the gradient"], id="Adam climbs"),
+    mistake("4.2", [("self.beta1 * self.m + (1 - self.beta1) * grads",
+                     "(1 - self.beta1) * self.m + self.beta1 * grads"),
+                    ("self.beta2 * self.v + (1 - self.beta2) * grads**2",
+                     "(1 - self.beta2) * self.v + self.beta2 * grads**2")],
+            ["weights", "swapped"], id="Adam's average weights swapped"),
+    mistake("4.2", ("        self.t += 1\n", ""), ["t = 1", "self.t += 1"],
+            id="Adam never counts its steps"),
+    mistake("4.2", ("self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+                    "self.lr * m_hat / np.sqrt(v_hat) + self.eps"),
+            ["parentheses"], id="Adam adds eps to the step"),
+    mistake("4.2", ("params -= self.lr * m_hat", "params -= self.lr * self.lr * m_hat"),
+            ["lr", "twice"], id="Adam applies lr twice, found by its steps"),
     # 5. VAE
     mistake("5.1", ("np.exp(0.5 * log_var), eps", "np.exp(log_var), eps"), ["variance"],
             id="std = exp(log_var)"),
@@ -117,6 +280,32 @@ MISTAKES = [
             ["dlog_var", "½ is missing"], id="KL gradient without the ½ on log_var"),
     mistake("5.2", ("np.exp(log_var)) / len(mu))", "np.exp(log_var)))"),
             ["N = 5 times", "division by N"], id="KL not divided by N"),
+    mistake("5.1", ("return mu + self.std * eps", "return mu + self.std"),
+            ["noise", "eps"], id="z without the noise"),
+    mistake("5.1", ("return mu + self.std * eps", "return self.std * eps"),
+            ["mu is missing"], id="z without mu"),
+    mistake("5.1", ("np.exp(0.5 * log_var), eps", "np.sqrt(log_var), eps"),
+            ["where log_var < 0", "square root"], id="std as the root of log_var"),
+    mistake("5.1", ("return dz, dz * self.eps * 0.5 * self.std", "return dz, dz * 0.5 * self.std"),
+            ["dlog_var", "eps is missing"], id="dlog_var without eps"),
+    mistake("5.1", ("return dz, dz * self.eps * 0.5 * self.std",
+                    "return dz * self.eps * 0.5 * self.std, dz"),
+            ["(dlog_var, dmu)", "order"], id="the two gradients in the wrong order"),
+    mistake("5.1", ("return dz, dz * self.eps * 0.5 * self.std",
+                    "return dz * self.std, dz * self.eps * 0.5 * self.std"),
+            ["dmu", "∂z/∂mu = 1"], id="dmu times std"),
+    mistake("5.2", ("float(-0.5 * np.sum(", "float(0.5 * np.sum("),
+            ["KL is negative", "−½"], id="KL with the wrong sign"),
+    mistake("5.2", ("np.sum(1 + log_var - mu**2", "np.sum(log_var - mu**2"),
+            ["the 1"], id="KL without the 1"),
+    mistake("5.2", ("return self.mu / N,", "return 2 * self.mu / N,"),
+            ["dmu", "twice", "½"], id="KL's dmu without the ½"),
+    mistake("5.2", ("0.5 * (np.exp(self.log_var) - 1) / N", "0.5 * np.exp(self.log_var) / N"),
+            ["dlog_var", "− 1"], id="KL's dlog_var without the -1"),
+    mistake("5.2", ("return self.mu / N,", "return -self.mu / N,"),
+            ["dmu", "wrong sign"], id="KL's dmu with the wrong sign"),
+    mistake("5.2", ("return self.mu / N,", "return np.zeros_like(self.mu),"),
+            ["dmu is 0", "missing"], id="KL's dmu forgotten"),
 ]
 
 
@@ -125,15 +314,117 @@ def answer_key():
     return render(PARTS, solved=True)
 
 
-@pytest.mark.parametrize("task_id, edits, words", MISTAKES)
-def test_each_classic_mistake_gets_its_own_hint(answer_key, tmp_path, task_id, edits, words):
+def write_edited(answer_key, edits, folder):
+    """The answer key with each (old, new) edit made, written as ``folder``/workbook.py."""
     source = answer_key
     for old, new in edits:
         assert source.count(old) == 1, f"the answer key no longer holds {old!r} exactly once"
         source = source.replace(old, new)
-    (tmp_path / "workbook.py").write_text(source, encoding="utf-8")
-    result = check_task(task_id, namespace=load_workbook(tmp_path))
+    (folder / "workbook.py").write_text(source, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("task_id, edits, words", MISTAKES)
+def test_each_classic_mistake_gets_its_own_hint(answer_key, tmp_path, task_id, edits, words):
+    result = check_task(task_id, namespace=load_workbook(write_edited(answer_key, edits, tmp_path)))
     assert not result.passed and result.points == 0
     missing = [word for word in words if word not in result.hint]
     assert not missing, f"hint lacks {missing}: {result.hint}"
 
+
+
+def variant(task_id, edits, id):
+    """One right answer written differently: ``edits`` as in ``mistake``."""
+    return pytest.param(task_id, edits if isinstance(edits, list) else [edits], id=id)
+
+
+# Right answers as students write them: no hint may fire on any of them.
+VARIANTS = [
+    variant("1.1", ("return x @ self.W + self.b",
+                    "out = np.dot(x, self.W)\n        out += self.b\n        return out"),
+            id="np.dot, bias added after"),
+    variant("1.2", [("self.dW += self.x.T @ dout", "self.dW = self.dW + self.x.T @ dout"),
+                    ("self.db += dout.sum(axis=0)", "self.db = self.db + np.sum(dout, axis=0)")],
+            id="gradients added with x = x + …"),
+    variant("1.2", [("self.dW += self.x.T @ dout",
+                     "self.dW += np.einsum('ni,nj->ij', self.x, dout)"),
+                    ("return dout @ self.W.T", "return np.dot(dout, self.W.T)")],
+            id="einsum and np.dot"),
+    variant("2.1", [("        e = np.exp(-np.abs(x))  # e^(−|x|) ≤ 1 never overflows\n", ""),
+                    ("self.p = np.where(x >= 0, 1 / (1 + e), e / (1 + e))",
+                     "self.p = 1 / (1 + np.exp(-x))"),
+                    ("return dout * self.p * (1 - self.p)",
+                     "return dout * self.p - dout * self.p**2")],
+            id="the textbook sigmoid (e^1000 = inf gives exactly 0)"),
+    variant("2.2", [("return np.maximum(x, 0)", "return np.where(x > 0, x, 0.0)"),
+                    ("return dout * self.mask", "return np.where(self.mask, dout, 0.0)")],
+            id="ReLU with np.where"),
+    variant("2.2", [("self.mask = x > 0", "self.mask = (x > 0).astype(x.dtype)"),
+                    ("return np.maximum(x, 0)", "return x * self.mask")],
+            id="ReLU with a float mask"),
+    variant("2.3", ("self.out = np.tanh(x)", "self.out = 2 / (1 + np.exp(-2 * x)) - 1"),
+            id="tanh as 2σ(2x) − 1"),
+    variant("2.3", ("return dout * (1 - self.out**2)", "return dout - dout * self.out * self.out"),
+            id="tanh's derivative multiplied out"),
+    variant("2.4", [("e = np.exp(x - x.max(axis=1, keepdims=True))",
+                     "e = np.exp(x - np.max(x, axis=-1)[:, None])"),
+                    ("self.out = e / e.sum(axis=1, keepdims=True)",
+                     "self.out = e / np.sum(e, axis=-1)[:, None]")],
+            id="softmax with axis=-1 and [:, None]"),
+    variant("2.5", ("dot = (dout * self.out).sum(axis=1, keepdims=True)  "
+                    "# (N, 1): Σ_j dout_j out_j\n        return self.out * (dout - dot)",
+                    "J = np.einsum('ni,ij->nij', self.out, np.eye(self.out.shape[1]))\n"
+                    "        J -= np.einsum('ni,nj->nij', self.out, self.out)\n"
+                    "        return np.einsum('nij,ni->nj', J, dout)"),
+            id="softmax backward through the full Jacobian"),
+    variant("3.1", [("return float(np.mean((p - y) ** 2))",
+                     "return float(((p - y) ** 2).sum() / p.size)"),
+                    ("return 2 * (self.p - self.y) / self.p.size",
+                     "N, D = self.p.shape\n        return (self.p - self.y) * 2 / (N * D)")],
+            id="MSE with a sum and N·D"),
+    variant("3.2", [("np.clip(p, self.eps, 1 - self.eps)",
+                     "np.minimum(np.maximum(p, self.eps), 1 - self.eps)"),
+                    ("(self.p - self.y) / (self.p * (1 - self.p)) / self.p.size",
+                     "-(self.y / self.p - (1 - self.y) / (1 - self.p)) / self.p.size")],
+            id="BCE clipped by hand, gradient term by term"),
+    variant("3.3", ("p = np.exp(-np.logaddexp(0.0, -self.z))", "p = 1 / (1 + np.exp(-self.z))"),
+            id="BCE on logits with the textbook sigmoid"),
+    variant("4.1", [("self.v = self.momentum * self.v + grads",
+                     "self.v *= self.momentum\n        self.v += grads")],
+            id="SGD's velocity updated in place"),
+    variant("4.1", [("self.v = self.momentum * self.v + grads",
+                     "self.v = self.momentum * self.v - grads"),
+                    ("params -= self.lr * self.v", "params += self.lr * self.v")],
+            id="SGD with a negative velocity"),
+    variant("4.2", ("""        self.t += 1
+        self.m = self.beta1 * self.m + (1 - self.beta1) * grads
+        self.v = self.beta2 * self.v + (1 - self.beta2) * grads**2
+        m_hat = self.m / (1 - self.beta1**self.t)
+        v_hat = self.v / (1 - self.beta2**self.t)
+        params -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)""", """\
+        self.t = self.t + 1
+        self.m *= self.beta1
+        self.m += (1 - self.beta1) * grads
+        self.v *= self.beta2
+        self.v += (1 - self.beta2) * grads * grads
+        bias1, bias2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
+        m_corrected = self.m / bias1
+        v_corrected = self.v / bias2
+        update = self.lr * m_corrected / (v_corrected ** 0.5 + self.eps)
+        params -= update"""), id="Adam with separate bias-corrected variables"),
+    variant("5.1", [("np.exp(0.5 * log_var), eps", "np.sqrt(np.exp(log_var)), eps"),
+                    ("return dz, dz * self.eps * 0.5 * self.std",
+                     "dmu = dz.copy()\n        return dmu, 0.5 * dz * self.eps * self.std")],
+            id="std as the root of the variance"),
+    variant("5.2", [("np.sum(1 + log_var - mu**2 - np.exp(log_var)) / len(mu)",
+                     "np.mean(np.sum(1 + log_var - mu * mu - np.exp(log_var), axis=1))"),
+                    ("return self.mu / N, 0.5 * (np.exp(self.log_var) - 1) / N",
+                     "return self.mu / N, (np.exp(self.log_var) - 1) / (2 * N)")],
+            id="KL as a mean of row sums"),
+]
+
+
+@pytest.mark.parametrize("task_id, edits", VARIANTS)
+def test_a_right_answer_written_differently_passes(answer_key, tmp_path, task_id, edits):
+    result = check_task(task_id, namespace=load_workbook(write_edited(answer_key, edits, tmp_path)))
+    assert result.passed and result.hint == "", result.hint
