@@ -3,9 +3,9 @@
 A value that matches none of a task's known mistakes still shows how it went wrong.
 ``describe`` looks at the error e = got − right of an array, in this order:
 
+* nearly right (relative error below ``NEAR``): a small extra term, an eps, float32;
 * a constant factor, got = c · right: c = −1 is a sign, 0 is nothing computed, any
   other c a missing or extra factor (2, ½, 1/N) — ``GradientCheck.ratio``;
-* nearly right (relative error below ``NEAR``): a small extra term, an eps, float32;
 * wrong only in some entries: where a region the task names holds ("where the input
   x < 0"), or in one row (one sample) or one column (one feature);
 * a factor per row or per column, got[n, d] = c_n · right[n, d]: something computed
@@ -16,8 +16,8 @@ A value that matches none of a task's known mistakes still shows how it went wro
 * the opposite sign in every entry without being −1 × right: a sign inside the formula;
 * otherwise how large it is overall, ‖got‖ / ‖right‖.
 
-``describe_number`` does the same for one number (a loss): nearly right, a simple
-fraction of the right value, or the opposite sign.
+``describe_number`` does the same for one number (a loss): nearly right, a small
+fraction of the right value (2, 1/2, 3/4), or the opposite sign.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ def describe(name: str, got: np.ndarray, right: np.ndarray, row: GradientCheck,
     ``row`` is the comparison of the two (``tinyae.gradcheck.compare``); ``regions`` name
     masks of entries that a mistake may be confined to.
     """
-    if row.ratio is not None:
-        return factor(name, row.ratio)
     index = ", ".join(map(str, row.worst_index))
     worst = (f"At [{index}] it is {row.analytic:+.6g} where {row.numerical:+.6g} is right "
              f"(relative error {row.error:.1e}).")
@@ -49,6 +47,8 @@ def describe(name: str, got: np.ndarray, right: np.ndarray, row: GradientCheck,
         return (f"{name} is nearly right but not exactly: a small extra term changes it a little — "
                 f"an eps added inside a formula, float32 arithmetic, or a finite difference in "
                 f"place of the derivative? Write the exact formula. {worst}")
+    if row.ratio is not None:
+        return factor(name, row.ratio)
     scale = max(np.abs(right).max(), np.abs(got).max())
     wrong = np.abs(got - right) > SAME * scale
     found = (where(name, wrong, regions or {}) or per_axis_factor(name, got, right, scale)
@@ -147,8 +147,9 @@ def describe_number(name: str, value: float, right: float) -> str:
                 f"extra term changes it a little — an eps added inside a log or a division, or "
                 f"float32 arithmetic? Write the exact formula.")
     if right != 0 and value != 0:
-        fraction = Fraction(value / right).limit_denominator(20)
-        if fraction > 0 and np.isclose(float(fraction), value / right, rtol=1e-9):
+        # A small fraction (2, 1/2, 3/4) is a formula's factor; 17/10 would be a coincidence.
+        fraction = Fraction(value / right).limit_denominator(4)
+        if 0 < fraction <= 8 and np.isclose(float(fraction), value / right, rtol=1e-9):
             return (f"{name} is exactly {fraction} × the right value ({value:.6g} where "
                     f"{right:.6g} is right): a missing or extra factor in the formula.")
         if value * right < 0:
