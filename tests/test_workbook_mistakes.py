@@ -60,6 +60,10 @@ MISTAKES = [
     mistake("1.2", ("self.dW += self.x.T @ dout",
                     "self.dW += np.outer(self.x.sum(axis=0), dout.sum(axis=0))"),
             ["dW", "summed over the batch before"], id="dW from batch sums"),
+    mistake("1.2", ("self.db += dout.sum(axis=0)", "self.db += dout.sum(axis=0, keepdims=True)"),
+            ["keepdims", "leave keepdims out"], id="db with keepdims"),
+    mistake("1.2", ("return dout @ self.W.T", "return dout @ self.W.T + self.b"),
+            ["dx's error is the same in every row", "bias"], id="dx plus b, found by its pattern"),
     # 2. Activations
     mistake("2.1", [("        self.p = np.where", "        self.x = x\n        self.p = np.where"),
                     ("return dout * self.p * (1 - self.p)", "return dout * self.x * (1 - self.x)")],
@@ -139,6 +143,18 @@ MISTAKES = [
             ["out_j is missing"], id="softmax backward sum without out"),
     mistake("2.5", ("return self.out * (dout - dot)", "return self.out * dout - dot"),
             ["parentheses"], id="softmax backward without the parentheses"),
+    mistake("2.1", ("np.where(x >= 0, 1 / (1 + e), e / (1 + e))",
+                    "np.where(x >= 0, 1 / (1 + e), 1 / (1 + e))"),
+            ["p is right except where the input x < 0", "p = σ(x)"],
+            id="sigmoid's negative branch wrong, found by where it is wrong"),
+    mistake("2.2", ("return dout * self.mask", "return dout[self.mask]"),
+            ["flat array", "boolean mask"], id="ReLU backward by boolean indexing"),
+    mistake("2.3", ("return dout * (1 - self.out**2)", "return dout * 1 - self.out**2"),
+            ["parentheses"], id="tanh derivative without parentheses"),
+    mistake("2.4", ("e = np.exp(x - x.max(axis=1, keepdims=True))", "e = np.exp(x - x.max(axis=1))"),
+            ["keepdims=True", "(N, 1)"], id="softmax's max without keepdims"),
+    mistake("2.5", ("return self.out * (dout - dot)", "return self.out * (dout + dot)"),
+            ["adds Σ_j dout_j out_j"], id="softmax backward adds the sum"),
     # 3. Losses
     mistake("3.1", ("return 2 * (self.p - self.y) / self.p.size",
                     "return 2 * (self.y - self.p) / self.p.size"), ["wrong sign"], id="sign flip"),
@@ -269,6 +285,12 @@ MISTAKES = [
             ["parentheses"], id="Adam adds eps to the step"),
     mistake("4.2", ("params -= self.lr * m_hat", "params -= self.lr * self.lr * m_hat"),
             ["lr", "twice"], id="Adam applies lr twice, found by its steps"),
+    mistake("4.1", ("params -= self.lr * self.v", "params -= self.lr * self.v * self.momentum"),
+            ["never changed params", "step it computes is 0"], id="SGD's step times μ"),
+    mistake("4.2", ("np.sqrt(v_hat) + self.eps", "np.sqrt(v_hat) + 1e-3"),
+            ["tiny", "ε"], id="Adam with another eps, found by where it is wrong"),
+    mistake("4.2", ("self.t += 1", "self.t = 1"),
+            ["right at step 1", "self.t"], id="Adam's t stuck at 1, found by its steps"),
     # 5. VAE
     mistake("5.1", ("np.exp(0.5 * log_var), eps", "np.exp(log_var), eps"), ["variance"],
             id="std = exp(log_var)"),
@@ -306,6 +328,10 @@ MISTAKES = [
             ["dmu", "wrong sign"], id="KL's dmu with the wrong sign"),
     mistake("5.2", ("return self.mu / N,", "return np.zeros_like(self.mu),"),
             ["dmu is 0", "missing"], id="KL's dmu forgotten"),
+    mistake("5.1", ("return mu + self.std * eps", "return mu - self.std * eps"),
+            ["z = mu − std · eps"], id="z with the noise subtracted"),
+    mistake("5.2", ("/ len(mu))", "/ mu.shape[1])"), ["divided by J = 3 instead of N = 5"],
+            id="KL averaged over the latent dimensions"),
 ]
 
 

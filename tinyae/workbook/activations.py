@@ -162,11 +162,12 @@ def derivative_mistakes(act: Activation, x: np.ndarray, dout: np.ndarray) -> Can
 
 
 def check_forward(cls: type, reference: Callable[[np.ndarray], np.ndarray],
-                  candidates: list[tuple[np.ndarray, str]] | None = None) -> None:
-    """Check ``forward`` on moderate inputs and at ±1000 (where e^x overflows)."""
+                  candidates: list[tuple[np.ndarray, str]] | None = None, out_name: str = "out",
+                  ) -> None:
+    """Check ``forward`` (its output named ``out_name``) on moderate inputs and at ±1000."""
     name = cls.__name__
     out = attempt_pure(f"{name}.forward", make(cls).forward, x=X)
-    expect_array("out", out, reference(X), candidates=candidates or [], regions=REGIONS)
+    expect_array(out_name, out, reference(X), candidates=candidates or [], regions=REGIONS)
     out = as_array("out", attempt_pure(f"{name}.forward", make(cls).forward, x=EXTREME))
     if out.shape == EXTREME.shape and not np.isfinite(out).all():
         raise Mistake(f"{name}.forward gives NaN or inf for inputs like ±1000: e^x overflowed "
@@ -183,7 +184,7 @@ def check_activation(cls: type, task_id: str, act: Activation,
     ``backward_wrong(x, dout)`` gives the activation's own wrong dx; they are tried
     before the ones every activation can make (``derivative_mistakes``).
     """
-    check_forward(cls, act.f, forward_wrong)
+    check_forward(cls, act.f, forward_wrong, act.out)
 
     def wrong(x: np.ndarray, dout: np.ndarray) -> Candidates:
         return {"dx": backward_wrong(x, dout)["dx"] + derivative_mistakes(act, x, dout)["dx"]}
@@ -205,7 +206,7 @@ def check_sigmoid(cls: type) -> str:
                                 "1 − tanh²): the sigmoid's is p (1 − p)."),
         ]}
     forward_wrong = [(sigmoid(-X), (
-        "out is σ(−x) = 1 − σ(x): the sign of the exponent is flipped (e^x where e^(−x) "
+        "p is σ(−x) = 1 − σ(x): the sign of the exponent is flipped (e^x where e^(−x) "
         "belongs), or the two branches of the stable form are swapped — for x ≥ 0 it is "
         "1 / (1 + e^(−|x|)), for x < 0 it is e^(−|x|) / (1 + e^(−|x|))."))]
     return check_activation(cls, "2.1", SIGMOID, forward_wrong, wrong)
@@ -253,6 +254,8 @@ def check_tanh(cls: type) -> str:
                                "is right (tanh′(x) = 1 − tanh(x)²)."),
             (dout * out * (1 - out), "Tanh.backward used the sigmoid's derivative, out (1 − out): "
                                      "tanh's is 1 − out²."),
+            (dout - out**2, "Tanh.backward computed dout · 1 − out², which is dout − out²: the "
+                            "parentheses are missing, dx = dout * (1 - out**2)."),
         ]}
     return check_activation(cls, "2.3", TANH, [], wrong)
 
@@ -306,6 +309,8 @@ def check_softmax_backward(cls: type) -> str:
             (out * dout - dot, f"Softmax.backward: out · dout − Σ_j dout_j out_j, the parentheses "
                                f"are missing — the leading out multiplies both terms, {right}."),
             (dout - dot, f"Softmax.backward: the leading out · is missing, {right}."),
+            (out * (dout + dot), f"Softmax.backward adds Σ_j dout_j out_j where it is "
+                                 f"subtracted: {right}."),
         ]}
     return layercheck.check_backward(make(cls), X, {}, reference=softmax,
                                      cache=lambda x: {"out": softmax(x)}, fix="2.4",

@@ -97,6 +97,11 @@ def shape_hint(name: str, shape: tuple[int, ...], right: tuple[int, ...]) -> str
     if int(np.prod(shape)) == 1 and int(np.prod(right)) > 1:
         return (f"{name} is one number, but it has one entry per element of what it belongs "
                 f"to, shape {right}: do not sum or average it (no np.sum / np.mean / .mean()).")
+    if len(shape) == 1 and len(right) == 2 and shape[0] < np.prod(right) and shape[0] not in right:
+        return (f"{name} is a flat array of {shape[0]} entries where shape {right} is right: "
+                f"indexing with a boolean mask (a[mask]) keeps only the selected entries, "
+                f"flattened. Keep every entry: multiply by the mask (a * mask), or "
+                f"np.where(mask, a, 0).")
     if len(right) == 2 and shape in (right[1:], (right[0],)):
         axis = 0 if shape == right[1:] else 1
         return (f"{name} has shape {shape} but must have shape {right}: axis {axis} was reduced "

@@ -134,8 +134,8 @@ def size(name: str, got: np.ndarray, right: np.ndarray) -> str:
     """How large ``got`` is overall, compared with ``right``."""
     rho = float(np.linalg.norm(got) / max(np.linalg.norm(right), np.finfo(float).tiny))
     if 1 / 3 < rho < 3:
-        return (f"{name} is wrong, though about the right size overall (‖{name}‖ is {rho:.2g} × "
-                f"the right one): a term or a factor of the formula is wrong.")
+        return (f"{name} is wrong, though about the right size overall ({rho:.2g} × the right "
+                f"norm): a term or a factor of the formula is wrong.")
     return (f"{name} is wrong and about {rho:.2g} × the right size overall: a factor that should "
             f"not be there, or one that is missing.")
 

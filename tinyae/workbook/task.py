@@ -200,6 +200,22 @@ def attempt_pure(doing: str, fn: Callable[..., Any], **inputs: np.ndarray) -> An
     return out
 
 
+def shapes_hint(message: str) -> str:
+    """What a NumPy shape error usually means; a missing or extra ``keepdims=True`` is named."""
+    shapes = [tuple(int(n) for n in re.findall(r"\d+", s)) for s in re.findall(r"\([\d,\s]*\)",
+                                                                             message)]
+    pairs = [(a, b) for a in shapes for b in shapes if len(a) == 2 and len(b) == 1]
+    if any(a[0] == b[0] != a[1] for a, b in pairs):
+        return ("An (N, D) array meets an (N,) one: a sum or max over axis=1 without "
+                "keepdims=True gives (N,), which lines up with the columns, not the rows. "
+                "Write keepdims=True, giving (N, 1): one number per row.")
+    if any(a == (1, b[0]) for a, b in pairs):
+        return ("A (1, D) array meets a (D,) one: keepdims=True keeps the summed axis (as "
+                "length 1), but this result has one axis fewer — leave keepdims out.")
+    return ("The shapes do not fit: write the shape of every array next to the formula in "
+            "the docstring and check each product.")
+
+
 def crash_hint(error: BaseException, doing: str) -> str:
     """What crashed, where (file and line, with its text) and what that usually means."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -223,6 +239,5 @@ def crash_hint(error: BaseException, doing: str) -> str:
                  f"stored on self.")
     elif isinstance(error, ValueError) and re.search(r"shape|broadcast|matmul|dimension",
                                                      str(error)):
-        hint += (". The shapes do not fit: write the shape of every array next to the "
-                 "formula in the docstring and check each product.")
+        hint += ". " + shapes_hint(str(error))
     return hint

@@ -12,8 +12,8 @@ simulated by the task); if none fits, ``describe_steps`` looks at the steps
 * every step the same constant c × the right one: a factor in the update;
 * the first steps right, then wrong: from the lr change on (lr folded into the state),
   or from step 2 on (the state carried between steps);
-* otherwise what the first wrong step's error looks like (``patterns.describe``),
-  e.g. wrong only for the parameters whose gradients are tiny (where ε matters).
+* far off only for the parameters whose gradients are tiny: ε;
+* otherwise what the first wrong step's error looks like (``patterns.describe``).
 """
 
 from __future__ import annotations
@@ -84,9 +84,10 @@ def compare_trajectories(name: str, got: np.ndarray, right: np.ndarray,
         if same(got, trajectory(rule)):
             raise Mistake(hint)
     if np.array_equal(got, np.tile(THETA0, (len(got), 1))):
-        raise Mistake(f"{name}.step never changed params: update it in place (params -= …). "
-                      f"`params = params - …` makes a new array, and the model's weights, which "
-                      f"are views into the old one, never move.")
+        raise Mistake(f"{name}.step never changed params: either it rebinds them — "
+                      f"`params = params - …` makes a new array, and the model's weights, views "
+                      f"into the old one, never move: update in place, params -= … — or the step "
+                      f"it computes is 0 (a factor that is 0 here, like μ = 0 for plain SGD?).")
     raise Mistake(describe_steps(name, got, right), about="θ")
 
 
@@ -99,11 +100,12 @@ def describe_steps(name: str, got: np.ndarray, right: np.ndarray) -> str:
     if not np.isfinite(got[k]).all():
         return (f"{name}.step made θ NaN or inf at step {k + 1}: a division by 0 (by √v̂ where "
                 f"g = 0, without ε?), or the square root of a negative number. {where}")
-    found = step_factor(name, steps, right_steps) or step_history(name, k)
+    found = (step_factor(name, steps, right_steps) or step_history(name, k)
+             or small_gradients(name, steps[k], right_steps[k]))
     if not found:
-        row = compare("the first wrong step", steps[k], right_steps[k])
-        found = f"{name}.step is wrong from step {k + 1} on: " + describe(
-            f"the change of θ at step {k + 1}", steps[k], right_steps[k], row, REGIONS)
+        row = compare("Δθ", steps[k], right_steps[k])
+        found = (f"{name}.step is wrong from step {k + 1} on. Its step there, Δθ = θ_{k + 1} − "
+                 f"θ_{k}: " + describe("Δθ", steps[k], right_steps[k], row, REGIONS))
     return f"{found} {where}"
 
 
@@ -126,6 +128,19 @@ def step_factor(name: str, steps: np.ndarray, right_steps: np.ndarray) -> str:
     if np.allclose(c, c[0], rtol=1e-6):
         return (f"{name}.step takes every step exactly {c[0]:.4g} × the right one: the direction "
                 f"is right but a factor of the update is wrong.")
+    return ""
+
+
+def small_gradients(name: str, step: np.ndarray, right_step: np.ndarray) -> str:
+    """A hint if the step is far off only for the parameters with tiny gradients (ε's realm)."""
+    moved = right_step != 0
+    error = np.abs(step - right_step)[moved] / np.abs(right_step)[moved]
+    tiny = (SCALES < 1e-3)[moved]
+    if (tiny.any() and (~tiny).any() and error[tiny].min() > 0.1
+            and error[tiny].min() > 10 * error[~tiny].max()):
+        return (f"{name}.step is close for the parameters with large gradients but far off for "
+                f"those whose gradients are tiny (about 1e-6): that is where ε matters — is it "
+                f"self.eps (1e-8), added to √v̂ outside the root?")
     return ""
 
 

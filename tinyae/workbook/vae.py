@@ -116,6 +116,9 @@ def check_reparameterize(cls: type) -> str:
                    "not a sample of N(mu, std²) but one fixed point."),
         (std * EPS, "z = std · eps: mu is missing, z = mu + std · eps — the sample is centred "
                     "on mu."),
+        (MU - std * EPS, "z = mu − std · eps: as a random sample that has the right distribution, "
+                         "but the check passes eps and expects z = mu + std · eps, the formula "
+                         "whose gradients backward returns."),
     ])
     grads = attempt_pure(f"{name}.backward", layer.backward, dz=DZ)
     mu, log_var = MU.copy(), LOG_VAR.copy()
@@ -141,6 +144,8 @@ def check_kl(cls: type) -> str:
         N: PER_SAMPLE.format(what="KL", N=N),
         1 / J: f"KL is 1/J = 1/{J} of the right value: you averaged over the J latent dimensions; "
                f"the KL of a sample is the SUM over its J dimensions.",
+        N / J: f"KL is divided by J = {J} instead of N = {N}: it is averaged over the N "
+               f"samples (len(mu), the first axis) and summed over the J latent dimensions.",
         -1.0: "KL is negative: the −½ in front of the sum is missing or has lost its minus. A KL "
               "divergence is never negative (it is 0 only where the two distributions agree), "
               "and the −½ makes this sum ≥ 0.",
