@@ -1,4 +1,10 @@
-"""Exercises 2.1–2.5: sigmoid, ReLU, tanh and softmax, forward and backward."""
+"""Exercises 2.1–2.5: sigmoid, ReLU, tanh and softmax, forward and backward.
+
+An elementwise activation is described once (``Activation``: f, and f′ written with the
+output), so the mistakes every such backward can make — no dout, times the output, f
+applied twice, the derivative taken of the input — are computed for all three
+(``derivative_mistakes``); each check adds its own (tanh′ for σ′, an inverted mask, …).
+"""
 
 from __future__ import annotations
 

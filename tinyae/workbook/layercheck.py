@@ -7,9 +7,11 @@ match are therefore always those of the right function, never of the student's f
 
 A backward task must not fail because the forward is wrong (that is another task): if
 the student's forward is not right, the cache its docstring names (``self.x = x``, …)
-is set by hand and backward is checked on its own.  Last, ``tinyae.check_layer`` runs
-on the layer (or on ``ReferenceForward``, the layer with a right forward): it reports
-a ``dW`` that was overwritten instead of added to and a ``dout`` changed in place.
+is set by hand and backward is checked on its own.  A backward that changes a
+parameter (an optimizer step taken inside it) is reported before its gradients are
+compared.  Last, ``tinyae.check_layer`` runs on the layer (or on ``ReferenceForward``,
+the layer with a right forward): it reports a ``dW`` that was overwritten instead of
+added to and a ``dout`` changed in place.
 """
 
 from __future__ import annotations

@@ -85,8 +85,11 @@ def pair(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def expect_pair(name: str, got: Any, right: tuple[np.ndarray, np.ndarray],
                 **known: dict[str, Any]) -> None:
-    """``(dmu, dlog_var)`` from ``name`` against ``right``; ``known[g]``: ``expect_array``'s
-    ``candidates`` and ``ratios`` for the gradient ``g``."""
+    """Check the ``(dmu, dlog_var)`` that ``name`` returned against ``right``.
+
+    Both swapped is named first; ``known["dmu"]``, ``known["dlog_var"]`` are the
+    ``candidates`` and ``ratios`` that ``expect_array`` gets for each.
+    """
     dmu, dlog_var = pair(name, got)
     if matches(dmu, right[1]) and matches(dlog_var, right[0]):
         raise Mistake(f"{name} returned the two gradients in the wrong order, (dlog_var, dmu): "
