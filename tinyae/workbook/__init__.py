@@ -23,7 +23,7 @@ import numpy as np
 from tinyae.registry import lookup
 from tinyae.workbook.parts import PARTS, TASKS
 from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
-from tinyae.workbook.task import Mistake, Task, TaskResult, crash_hint
+from tinyae.workbook.task import Mistake, Task, TaskResult, crash_hint, quote_formula
 
 # The tasks that check a class (the others check a function), read from the parts' code.
 CLASS_TASKS = {task.id for part in PARTS for task in part.tasks
@@ -69,7 +69,9 @@ def check_task(task_id: str, obj: Any = None, *,
         try:
             details = task.check(obj)
         except Mistake as mistake:
-            return _result(task, hint=mistake.hint, details=mistake.details)
+            formula = quote_formula(task.formula, mistake.about) if mistake.about else ""
+            hint = mistake.hint + (f" The docstring's formula: {formula}." if formula else "")
+            return _result(task, hint=hint, details=mistake.details)
         except Exception as error:  # the student's code broke the check itself
             return _result(task, hint=crash_hint(error, f"checking {task.title}"))
     return _result(task, passed=True, details=details)

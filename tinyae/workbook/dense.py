@@ -93,7 +93,10 @@ def check_forward(Dense: type) -> str:
         out = attempt_pure(f"{Dense.__name__}.forward", layer.forward, x=x)
         W, b = params["W"], params["b"]
         wrong = [(x @ W, "out = x @ W: the bias is missing; out = x @ W + b, with b added to "
-                         "every row.")]
+                         "every row."),
+                 (x @ W - b, "out = x @ W − b: the bias is subtracted; it is added, "
+                             "out = x @ W + b. With − b, db = Σ_n dout[n] (exercise 1.2) "
+                             "has the wrong sign and every step moves b the wrong way.")]
         if n_in == n_out:  # only then does the transposed product run
             wrong.append((x @ W.T + b, "out uses Wᵀ: W has shape (n_in, n_out), so x (N, n_in) "
                                        "@ W is already (N, n_out); no transpose in forward."))
@@ -102,12 +105,28 @@ def check_forward(Dense: type) -> str:
 
 
 def backward_mistakes(x: np.ndarray, dout: np.ndarray, W: np.ndarray, b: np.ndarray) -> dict:
-    """The classic wrong dx that still runs: ``dout @ W`` (only a square W lets it run)."""
-    if W.shape[0] != W.shape[1]:
-        return {}
-    return {"dx": [(dout @ W, "dx = dout @ W: the transpose is missing. dx = dout @ Wᵀ, "
-                              "(N, n_out) @ (n_out, n_in) → (N, n_in); with a square W the "
-                              "shapes fit by accident and the numbers are wrong.")]}
+    """The classic wrong gradients that still run (with a square W, most shapes fit)."""
+    out = x @ W + b
+    wrong: dict[str, list[tuple[np.ndarray, str]]] = {
+        "dx": [(dout @ (x.T @ dout).T, "dx = dout @ dWᵀ: you used the gradient dW instead of W; "
+                                       "dx = dout @ Wᵀ, with the layer's weights.")],
+        "dW": [(np.outer(x.sum(axis=0), dout.sum(axis=0)), (
+            "dW = (Σ_n x[n]) ⊗ (Σ_n dout[n]): x and dout were summed over the batch before "
+            "their product. The gradient sums the products of each sample, dW = xᵀ @ dout = "
+            "Σ_n x[n]ᵀ dout[n], and a sum of products is not the product of the sums."))],
+        "db": [(np.full_like(b, dout.sum()), (
+            "db is the sum of dout over every axis (dout.sum()), the same number in each entry: "
+            "sum over the batch only, dout.sum(axis=0), one entry per output."))],
+    }
+    if W.shape[0] == W.shape[1]:  # only then do these shapes fit
+        wrong["dx"].append((dout @ W, "dx = dout @ W: the transpose is missing. dx = dout @ Wᵀ, "
+                                      "(N, n_out) @ (n_out, n_in) → (N, n_in); with a square W "
+                                      "the shapes fit by accident and the numbers are wrong."))
+        wrong["dW"].append((out.T @ dout, (
+            "dW = outᵀ @ dout: forward cached its output as self.x, so dW used the output where "
+            "the input belongs — you cached the output. Cache the input, self.x = x: "
+            "out = x @ W + b depends on W through x.")))
+    return wrong
 
 
 AVERAGED = ("{g} is exactly 1/N = 1/{N} of the right gradient: you averaged over the batch. "
@@ -122,7 +141,7 @@ def check_backward(Dense: type) -> str:
         x, params = case(N, n_in, n_out, seed)
         layer = make(Dense, n_in, n_out)
         set_params(layer, params)
-        ratios = {g: {1 / N: AVERAGED.format(g=g, N=N)} for g in ("dW", "db")}
+        ratios = {g: {1 / N: AVERAGED.format(g=g, N=N)} for g in ("dx", "dW", "db")}
         details.append(layercheck.check_backward(
             layer, x, params, reference=affine, cache=lambda x: {"x": x}, fix="1.1",
             candidates=backward_mistakes, ratios=ratios))

@@ -7,9 +7,11 @@ match are therefore always those of the right function, never of the student's f
 
 A backward task must not fail because the forward is wrong (that is another task): if
 the student's forward is not right, the cache its docstring names (``self.x = x``, …)
-is set by hand and backward is checked on its own.  Last, ``tinyae.check_layer`` runs
-on the layer (or on ``ReferenceForward``, the layer with a right forward): it reports
-a ``dW`` that was overwritten instead of added to and a ``dout`` changed in place.
+is set by hand and backward is checked on its own.  A backward that changes a
+parameter (an optimizer step taken inside it) is reported before its gradients are
+compared.  Last, ``tinyae.check_layer`` runs on the layer (or on ``ReferenceForward``,
+the layer with a right forward): it reports a ``dW`` that was overwritten instead of
+added to and a ``dout`` changed in place.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from tinyae.gradcheck import check_layer, numerical_gradient
 from tinyae.workbook.diagnose import expect_array, matches
+from tinyae.workbook.patterns import Regions
 from tinyae.workbook.task import Mistake, attempt, attempt_pure
 
 Reference = Callable[..., np.ndarray]  # reference(x, **params) -> out
@@ -102,13 +105,15 @@ def numerical(reference: Reference, x: np.ndarray, params: dict[str, np.ndarray]
 def check_backward(layer: Any, x: np.ndarray, params: dict[str, np.ndarray], *,
                    reference: Reference, cache: Cache, fix: str,
                    candidates: Callable[..., Candidates] | None = None,
-                   ratios: dict[str, dict[float, str]] | None = None) -> str:
+                   ratios: dict[str, dict[float, str]] | None = None,
+                   regions: Regions | None = None) -> str:
     """Check ``layer.backward`` on ``x``; return the gradient-check table (and a note).
 
     ``params`` were already written into the layer.  ``candidates(x, dout, **params)`` gives the
     classic wrong answers for each gradient (``"dx"``, ``"dW"``, …) with their hints;
-    ``ratios`` the hints for gradients off by a known factor.  ``fix`` is the id of the
-    forward's task, named when the cache had to be set by hand.
+    ``ratios`` the hints for gradients off by a known factor; ``regions`` the sets of
+    entries of dx a mistake may be confined to ("where the input x < 0").  ``fix`` is the
+    id of the forward's task, named when the cache had to be set by hand.
     """
     cls = type(layer).__name__
     expected_out = reference(x, **params)
@@ -122,12 +127,19 @@ def check_backward(layer: Any, x: np.ndarray, params: dict[str, np.ndarray], *,
     for name in params:
         getattr(layer, "d" + name).fill(0)
     dx = attempt(f"{cls}.backward", layer.backward, dout.copy())
+    for name, value in params.items():
+        if not np.array_equal(getattr(layer, name), value):
+            raise Mistake(f"{cls}.backward changed {name}: backward only computes gradients (into "
+                          f"d{name}); the optimizer changes the parameters, once, after every "
+                          f"layer's backward has run. Changed here, {name} differs from the one "
+                          f"forward used, and the optimizer's own step comes on top.")
     wrong = candidates(x, dout, **params) if candidates else {}
     size = float(np.abs(expected_out * dout).sum())
     for name, right in numerical(reference, x, params, dout).items():
         got = dx if name == "dx" else getattr(layer, name)
         expect_array(name, got, right, candidates=wrong.get(name, ()),
-                     ratios=(ratios or {}).get(name), size=size)
+                     ratios=(ratios or {}).get(name), size=size,
+                     regions=regions if name == "dx" else None)
     subject = ReferenceForward(layer, reference, cache) if note else layer
     return note + contract(subject, x, cls)
 

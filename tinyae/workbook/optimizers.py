@@ -1,9 +1,7 @@
 """Exercises 4.1 and 4.2: SGD with momentum and Adam, each updating θ in place.
 
-An optimizer is checked by its trajectory: five steps from one θ with given gradients
-(a learning-rate change after the third, as a schedule would make), compared with
-tinyae's own optimizer, which follows PyTorch's conventions.  A wrong trajectory is
-compared with the trajectories of the classic wrong rules, simulated below, to name it.
+Each is checked by its trajectory (``trajectory``): a wrong one is compared with the
+trajectories of the classic wrong rules, simulated below, to name it.
 """
 
 from __future__ import annotations
@@ -13,7 +11,13 @@ from collections.abc import Callable
 import numpy as np
 
 import tinyae
-from tinyae.workbook.task import Mistake, Part, Task, attempt, formula
+from tinyae.workbook.task import Part, Task, attempt, formula
+from tinyae.workbook.trajectory import (
+    Rule,
+    compare_trajectories,
+    reference_trajectory,
+    student_trajectory,
+)
 
 TUTORIAL = "tutorials/04_first_autoencoder.py"
 
@@ -74,67 +78,7 @@ class Adam(tinyae.Optimizer):
         # end
 '''
 
-Rule = Callable[[np.ndarray, dict, np.ndarray, float], None]  # rule(θ, state, g, lr), in place
-
-_rng = np.random.default_rng(21)
-THETA0 = _rng.standard_normal(6)
-# Gradients of very different sizes, one exactly 0: ε's place only shows where √v̂ is tiny.
-GRADS = [_rng.standard_normal(6) * np.array([1, 1, 0.1, 1e-6, 1e-6, 0]) for _ in range(5)]
-LRS = [0.1, 0.1, 0.1, 0.05, 0.05]  # a schedule halves lr after three steps
 MU = 0.9
-
-
-def trajectory(rule: Rule) -> np.ndarray:
-    """θ after each of the steps of a simulated ``rule``, shape (steps, P)."""
-    theta, state, out = THETA0.copy(), {"t": 0}, []
-    for g, lr in zip(GRADS, LRS):
-        state["t"] += 1
-        rule(theta, state, g, lr)
-        out.append(theta.copy())
-    return np.array(out)
-
-
-def student_trajectory(opt: tinyae.Optimizer, name: str) -> np.ndarray:
-    """θ after each step of the student's optimizer, with ``lr`` set before each step."""
-    theta, out = THETA0.copy(), []
-    for g, lr in zip(GRADS, LRS):
-        opt.lr = lr
-        attempt(f"{name}.step", opt.step, theta, g.copy())
-        out.append(theta.copy())
-    return np.array(out)
-
-
-def reference_trajectory(opt: tinyae.Optimizer) -> np.ndarray:
-    """θ after each step of tinyae's optimizer."""
-    theta, out = THETA0.copy(), []
-    for g, lr in zip(GRADS, LRS):
-        opt.lr = lr
-        opt.step(theta, g.copy())
-        out.append(theta.copy())
-    return np.array(out)
-
-
-def same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal trajectories, NaN and inf included (a wrong rule may produce them too)."""
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-9, atol=1e-15, equal_nan=True))
-
-
-def compare_trajectories(name: str, got: np.ndarray, right: np.ndarray,
-                         wrong: list[tuple[Rule, str]]) -> str:
-    """Pass, or name the wrong rule whose trajectory ``got`` follows, or the first bad step."""
-    if same(got, right):
-        return f"{name}: θ after each of {len(right)} steps matches tinyae's {name}."
-    for rule, hint in wrong:
-        if same(got, trajectory(rule)):
-            raise Mistake(hint)
-    if np.array_equal(got, np.tile(THETA0, (len(got), 1))):
-        raise Mistake(f"{name}.step never changed params: update it in place (params -= …). "
-                      f"`params = params - …` makes a new array, and the model's weights, which "
-                      f"are views into the old one, never move.")
-    k = next(k for k in range(len(got)) if not same(got[k], right[k]))
-    raise Mistake(f"{name}.step is wrong from step {k + 1} on: θ = "
-                  f"{np.array2string(got[k], precision=5)} where "
-                  f"{np.array2string(right[k], precision=5)} is right (lr = {LRS[k]}).")
 
 
 def sgd_mistakes(mu: float) -> list[tuple[Rule, str]]:
@@ -156,6 +100,13 @@ def sgd_mistakes(mu: float) -> list[tuple[Rule, str]]:
     def no_momentum(theta: np.ndarray, s: dict, g: np.ndarray, lr: float) -> None:
         theta -= lr * g  # the velocity is not kept from one step to the next
 
+    def nesterov(theta: np.ndarray, s: dict, g: np.ndarray, lr: float) -> None:
+        s["v"] = mu * s.get("v", 0) + g
+        theta -= lr * (g + mu * s["v"])
+
+    def momentum_on_theta(theta: np.ndarray, s: dict, g: np.ndarray, lr: float) -> None:
+        theta -= lr * (mu * theta + g)
+
     return [
         (dampened, "SGD uses the wrong velocity convention: v ← μ·v + (1 − μ)·g, an average. "
                    f"{convention}; the averaged velocity is 1 − μ = {1 - mu:g} times as large, "
@@ -169,6 +120,12 @@ def sgd_mistakes(mu: float) -> list[tuple[Rule, str]]:
                                "θ ← θ − lr·v."),
         (no_momentum, "SGD ignored the momentum: θ moved by lr·g each step, as if μ = 0. Keep "
                       "the velocity from step to step (self.v) and add μ·v to each new gradient."),
+        (nesterov, "SGD took a Nesterov step, θ ← θ − lr·(g + μ·v): that is another method "
+                   f"(tinyae's SGD(nesterov=True)). Plain momentum steps along v itself: "
+                   f"{convention}."),
+        (momentum_on_theta, "SGD's μ multiplies θ, θ ← θ − lr·(μ·θ + g) — that is weight decay, "
+                            "not momentum. μ multiplies the velocity, which keeps the past "
+                            f"gradients: {convention}."),
     ]
 
 
@@ -188,30 +145,67 @@ def check_sgd(cls: type) -> str:
 B1, B2, EPS = 0.9, 0.999, 1e-8
 
 
-def adam_rule(correct: bool = True, eps_inside: bool = False, t_offset: int = 0) -> Rule:
-    """An Adam step; the arguments switch on one classic mistake each."""
+def adam_rule(b1: float = B1, b2: float = B2, *, keep: bool = True,
+              average: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None,
+              square: Callable[[np.ndarray], np.ndarray] = np.square,
+              correct: Callable[[np.ndarray, float, int], np.ndarray] | None = None,
+              update: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None,
+              t_offset: int = 0) -> Rule:
+    """An Adam step; each argument replaces one piece of the rule by a classic mistake.
+
+    ``b1``, ``b2``: the β's used for m and v; ``keep=False``: m and v start from 0 at
+    every step; ``average(old, new, β)`` the running mean; ``square`` what v averages;
+    ``correct(value, β, t)`` the bias correction; ``update(m̂, v̂, lr)`` the step;
+    ``t_offset``: t counted from 0 instead of 1.
+    """
+    average = average or (lambda old, new, beta: beta * old + (1 - beta) * new)
+    correct = correct or (lambda value, beta, t: value / (1 - beta**t))
+    update = update or (lambda m_hat, v_hat, lr: lr * m_hat / (np.sqrt(v_hat) + EPS))
+
     def rule(theta: np.ndarray, s: dict, g: np.ndarray, lr: float) -> None:
-        s["m"] = B1 * s.get("m", 0) + (1 - B1) * g
-        s["v"] = B2 * s.get("v", 0) + (1 - B2) * g**2
-        t = s["t"] - t_offset
-        m_hat = s["m"] / (1 - B1**t) if correct else s["m"]
-        v_hat = s["v"] / (1 - B2**t) if correct else s["v"]
-        theta -= lr * m_hat / (np.sqrt(v_hat + EPS) if eps_inside else np.sqrt(v_hat) + EPS)
+        start = np.zeros_like(g)  # m and v before the first step, and every step if not kept
+        m = average(s.get("m", start) if keep else start, g, b1)
+        v = average(s.get("v", start) if keep else start, square(g), b2)
+        s["m"], s["v"], t = m, v, s["t"] - t_offset
+        theta -= update(correct(m, B1, t), correct(v, B2, t), lr)
     return rule
 
 
 ADAM_MISTAKES = [
-    (adam_rule(correct=False), "Adam without bias correction: m and v start at 0, so early on "
-                               "they are too small (m by 1 − β₁ᵗ = 0.1 at t = 1); divide them by "
-                               "1 − β₁ᵗ and 1 − β₂ᵗ: m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ)."),
-    (adam_rule(eps_inside=True), "Adam has ε inside the square root, √(v̂ + ε): it belongs "
-                                 "outside, √v̂ + ε (the paper, PyTorch, tinyae). Inside, ε = 1e-8 "
-                                 "weighs like a gradient of size 1e-4 and shrinks the steps of "
-                                 "parameters with small gradients."),
-    (adam_rule(t_offset=1), "Adam's step count started at 0: at the first step 1 − β₁⁰ = 0, the "
-                            "bias correction divides by 0 and θ becomes NaN. Count the step "
-                            "before using it (self.t += 1 first), so that the first step has "
-                            "t = 1."),
+    (adam_rule(correct=lambda value, beta, t: value),
+     "Adam without bias correction: m and v start at 0, so early on they are too small (m by "
+     "1 − β₁ᵗ = 0.1 at t = 1); divide them by 1 − β₁ᵗ and 1 − β₂ᵗ: m̂ = m / (1 − β₁ᵗ), "
+     "v̂ = v / (1 − β₂ᵗ)."),
+    (adam_rule(update=lambda m_hat, v_hat, lr: lr * m_hat / np.sqrt(v_hat + EPS)),
+     "Adam has ε inside the square root, √(v̂ + ε): it belongs outside, √v̂ + ε (the paper, "
+     "PyTorch, tinyae). Inside, ε = 1e-8 weighs like a gradient of size 1e-4 and shrinks the "
+     "steps of parameters with small gradients."),
+    (adam_rule(t_offset=1),
+     "Adam's step count started at 0 (or was never counted): at the first step 1 − β₁⁰ = 0, "
+     "the bias correction divides by 0 and θ becomes NaN. Count the step before using it "
+     "(self.t += 1 first), so that the first step has t = 1."),
+    (adam_rule(b1=B2, b2=B1),
+     "Adam has β₁ and β₂ swapped: m, the mean of g, uses β₁ = 0.9 (it follows the gradient "
+     "over ~10 steps); v, the mean of g², uses β₂ = 0.999 (~1000 steps)."),
+    (adam_rule(keep=False),
+     "Adam's m and v are not kept from step to step: each step started them again from 0, "
+     "so they hold only the newest g. Store them on self (self.m = β₁·self.m + …) so that "
+     "they average over the steps."),
+    (adam_rule(square=lambda g: g),
+     "Adam's v averages g, not g² (`grads` where `grads**2` belongs): v is the running mean of "
+     "the SQUARED gradient, v ← β₂·v + (1 − β₂)·g², and can then never be negative under √."),
+    (adam_rule(update=lambda m_hat, v_hat, lr: lr * m_hat / (v_hat + EPS)),
+     "Adam divides by v̂ + ε without the square root: the step is m̂ / (√v̂ + ε), which is "
+     "about ±1 whatever the size of g; m̂ / v̂ is about 1/g and explodes for small gradients."),
+    (adam_rule(correct=lambda value, beta, t: value / (1 - beta)**t),
+     "Adam's bias correction uses (1 − β₁)ᵗ where 1 − β₁ᵗ belongs: the power is on β alone, "
+     "m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ); write 1 - self.beta1**self.t."),
+    (adam_rule(average=lambda old, new, beta: (1 - beta) * old + beta * new),
+     "Adam's running means have their weights swapped: (1 − β)·old + β·g keeps only 10 % of the "
+     "past. It is m ← β₁·m + (1 − β₁)·g: the old value gets the large weight β₁."),
+    (adam_rule(update=lambda m_hat, v_hat, lr: lr * m_hat / np.sqrt(v_hat) + EPS),
+     "Adam's step has ε outside the division — lr·m̂ / √v̂ + ε, the parentheses are missing: "
+     "where g = 0 that is 0 / 0 = NaN. It is lr · m̂ / (√v̂ + ε)."),
 ]
 
 

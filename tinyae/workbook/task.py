@@ -33,11 +33,15 @@ LIBRARY_DIRS = (str(Path(tinyae.__file__).parent), str(Path(np.__file__).parent)
 
 
 class Mistake(Exception):
-    """A check found something wrong: ``hint`` says what and why; ``details`` may add a table."""
+    """A check found something wrong: ``hint`` says what and why; ``details`` may add a table.
 
-    def __init__(self, hint: str, details: str = "") -> None:
+    ``about`` names the value (``"dx"``, ``"L"``) of a hint that could not name the
+    mistake: ``check_task`` then quotes that value's formula from the docstring.
+    """
+
+    def __init__(self, hint: str, details: str = "", about: str = "") -> None:
         super().__init__(hint)
-        self.hint, self.details = hint, details
+        self.hint, self.details, self.about = hint, details, about
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,33 @@ def formula(code: str, task_id: str) -> str:
     return "\n\n".join(docs)
 
 
+def quote_formula(docs: str, about: str) -> str:
+    """The formula of ``about`` (``"dx"``, ``"the loss L"``) in ``docs``, a task's docstrings.
+
+    That is the first ````…```` literal whose left-hand side names ``about``
+    (````dx = dout @ Wᵀ````, ````(dmu, dlog_var) = …````), with the rest of its line;
+    else the first docstring line that starts with it (``θ ← θ − lr · m̂ / (√v̂ + ε)``);
+    ``""`` if there is none.
+    """
+    for word in about.split():  # "the loss L at p = 0": the first word with a formula
+        quoted = formula_of(docs, re.escape(word))
+        if quoted:
+            return quoted
+    return ""
+
+
+def formula_of(docs: str, symbol: str) -> str:
+    """``quote_formula`` for one symbol (a regular expression)."""
+    literal = re.search(rf"``([^`=←]*(?<![\w.]){symbol}(?![\w(])[^`=←]*(?:\+?=|←)[^`]*)``"
+                        r"([^\n]*)", docs)
+    if literal:
+        rest = re.split(r"\.\s\s|\.$", literal[2].replace("``", ""))[0].rstrip(" .")
+        return re.sub(r"\s+", " ", literal[1] + ("" if rest.startswith((",", ":")) else " ")
+                      + rest.strip()).strip()
+    line = re.search(rf"^\s*({symbol} (?:←|=) .*)$", docs, re.MULTILINE)
+    return line[1].strip() if line else ""
+
+
 def attempt(doing: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``: the student's code; any exception becomes a ``Mistake``.
 
@@ -169,6 +200,22 @@ def attempt_pure(doing: str, fn: Callable[..., Any], **inputs: np.ndarray) -> An
     return out
 
 
+def shapes_hint(message: str) -> str:
+    """What a NumPy shape error usually means; a missing or extra ``keepdims=True`` is named."""
+    shapes = [tuple(int(n) for n in re.findall(r"\d+", s)) for s in re.findall(r"\([\d,\s]*\)",
+                                                                             message)]
+    pairs = [(a, b) for a in shapes for b in shapes if len(a) == 2 and len(b) == 1]
+    if any(a[0] == b[0] != a[1] for a, b in pairs):
+        return ("An (N, D) array meets an (N,) one: a sum or max over axis=1 without "
+                "keepdims=True gives (N,), which lines up with the columns, not the rows. "
+                "Write keepdims=True, giving (N, 1): one number per row.")
+    if any(a == (1, b[0]) for a, b in pairs):
+        return ("A (1, D) array meets a (D,) one: keepdims=True keeps the summed axis (as "
+                "length 1), but this result has one axis fewer — leave keepdims out.")
+    return ("The shapes do not fit: write the shape of every array next to the formula in "
+            "the docstring and check each product.")
+
+
 def crash_hint(error: BaseException, doing: str) -> str:
     """What crashed, where (file and line, with its text) and what that usually means."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -183,7 +230,14 @@ def crash_hint(error: BaseException, doing: str) -> str:
                 f"`raise NotImplementedError(…)` with your code; its docstring gives the "
                 f"formula and the shapes.")
     hint = f"{doing} crashed with {type(error).__name__}: {error} (at {where}{line})"
-    if isinstance(error, ValueError) and re.search(r"shape|broadcast|matmul|dimension", str(error)):
-        hint += (". The shapes do not fit: write the shape of every array next to the "
-                 "formula in the docstring and check each product.")
+    cls, _, method = doing.partition(".")
+    if (isinstance(error, AttributeError) and method == "backward"
+            and type(getattr(error, "obj", None)).__name__ == cls):
+        hint += (f". backward reads self.{error.name}, which forward did not set: forward must "
+                 f"cache what backward needs (self.{error.name} = …, as its docstring says); "
+                 f"backward runs after forward, on the same object, and sees only what forward "
+                 f"stored on self.")
+    elif isinstance(error, ValueError) and re.search(r"shape|broadcast|matmul|dimension",
+                                                     str(error)):
+        hint += ". " + shapes_hint(str(error))
     return hint
