@@ -30,6 +30,7 @@ import tinyae
 from tinyae.models import dense_autoencoder
 from tinyae.train import as_float_batch, evaluate
 
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

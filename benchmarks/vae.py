@@ -37,6 +37,7 @@ from tinyae import plot
 from tinyae.models.vae import beta_norm, dense_vae
 from tinyae.train import batches, evaluate, fit
 
+
 class TorchVAE:
     """The same VAE in PyTorch, with tinyae's initial weights and its stream of ε."""
 

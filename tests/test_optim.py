@@ -12,8 +12,21 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
-from tinyae import BCE, MSE, SGD, Adam, BCEWithLogits, Dense, Identity, ReLU, Sequential, Sigmoid, Softmax, Tanh
-from tinyae import get_optimizer
+from tinyae import (
+    BCE,
+    MSE,
+    SGD,
+    Adam,
+    BCEWithLogits,
+    Dense,
+    Identity,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    get_optimizer,
+)
 
 GRAD_TOL = 1e-6  # float64 gradients: tinyae vs reference, relative
 TRAJECTORY_TOL = 1e-5  # parameters after 50 steps, relative

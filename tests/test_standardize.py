@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strategies import GRADCHECK, batches
 from tinyae import MSE, Dense, Destandardize, Sequential, Standardize, check_layer, check_model, load, save

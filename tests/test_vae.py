@@ -8,14 +8,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import tinyae
+from strategies import GRADCHECK, PROPERTY
 from tinyae import BCE, MSE, Adam, Dense, ReLU, Sequential, Sigmoid, fit
 from tinyae.gradcheck import GOOD, MODEL_STEP, GradCheckReport, compare, numerical_gradient
 from tinyae.io import load, save
 from tinyae.losses import REDUCTIONS
-from tinyae.models.vae import (VAE, KLPenalty, beta_from_norm, beta_norm, dense_vae, kl_divergence,
-                               kl_gradient)
-
-from strategies import GRADCHECK, PROPERTY
+from tinyae.models.vae import VAE, KLPenalty, beta_from_norm, beta_norm, dense_vae, kl_divergence, kl_gradient
 
 
 def objective(vae, loss, x, eps):

@@ -42,9 +42,10 @@ view into the model's flat ``params`` and ``grads``, which the optimizer updates
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

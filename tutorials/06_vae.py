@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae import BCE, Adam, check_model, evaluate, fit, load_mnist
-from tinyae import plot
+from tinyae import BCE, Adam, check_model, evaluate, fit, load_mnist, plot
 from tinyae.diagnostics import effective_beta
 from tinyae.gradcheck import numerical_gradient
 from tinyae.models.vae import beta_from_norm, beta_norm, dense_vae, kl_divergence, kl_gradient

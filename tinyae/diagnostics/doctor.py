@@ -44,8 +44,9 @@ The thresholds of the measured checks live in ``tinyae.diagnostics.monitors``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

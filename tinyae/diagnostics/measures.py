@@ -33,7 +33,8 @@ early in training.  ``zj`` counts latent dimensions from 0, like ``z[:, j]``.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

@@ -24,8 +24,9 @@ out for validation, on data drawn from N(1.1090579, 0.0012380764²): every value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
