@@ -349,7 +349,8 @@ def test_reusing_an_optimizer_on_another_model_raises(name, other_width):
     first, other = Sequential([Dense(2, 3)]), Sequential([Dense(other_width, 3)])
     optimizer.step(first.params, np.ones_like(first.params))
     before = other.params.copy()
-    with pytest.raises(ValueError, match=rf"another parameter vector \(9 parameters; now {other.n_params}\).*new optimizer"):
+    expected = rf"another parameter vector \(9 parameters; now {other.n_params}\).*new optimizer"
+    with pytest.raises(ValueError, match=expected):
         optimizer.step(other.params, np.ones_like(other.params))
     assert np.array_equal(other.params, before)
 

@@ -81,7 +81,8 @@ def _collapse(measures: Mapping[str, float]) -> Finding | None:
         f"the outputs are collapsing to the mean image (collapse ratio {ratio:.2f}, relative error "
         f"{measures.get('relative_error', math.nan):.2f}): about the same output whatever the input — "
         "normal for the first few hundred steps, a problem if it lasts",
-        "train longer or with Adam; if it persists, look for saturated or dead layers and vanishing gradients")
+        "train longer or with Adam; if it persists, look for saturated or dead layers "
+        "and vanishing gradients")
 
 
 def _dead(measures: Mapping[str, float], n_layers: int) -> Finding | None:
