@@ -273,8 +273,8 @@ def _tiny_spread(case: Case) -> Finding | None:
         return Finding(
             TINY_SPREAD, "warning",
             f"the {what} vary by only {spread:.3g} (std per feature) around {level:.4g}, "
-            f"{spread / level:.2%} of their size: predicting the mean everywhere already gives an MSE "
-            f"of {spread ** 2:.2g}, "
+            f"{spread / level:.2%} of their size: predicting the mean everywhere already gives "
+            f"an MSE of {spread ** 2:.2g}, "
             "so a small loss proves nothing and the variations are too small to learn",
             "standardise, (x − mean) / std per feature or per sample, on the way in and undo it on the "
             "way out; judge the fit by relative_error, not by the MSE")

@@ -41,9 +41,9 @@ assert kl["mean"] < 0.5 * kl["batchmean"] and units["mean"] <= units["batchmean"
 # %% [markdown]
 # ## Exercise 2: each KL term is ≥ 0
 #
-# ½ (mu² + e^log_var − 1 − log_var): mu² ≥ 0, and e^log_var ≥ 1 + log_var (the exponential
-# lies above its tangent at 0), so both parts are ≥ 0 and the minimum, 0, is at mu = 0,
-# log_var = 0.
+# ½ (mu² + e^log_var − 1 − log_var): mu² ≥ 0, and e^log_var ≥ 1 + log_var (the
+# exponential lies above its tangent at 0), so both parts are ≥ 0 and the minimum, 0, is
+# at mu = 0, log_var = 0.
 
 # %%
 mu, log_var = np.meshgrid(np.linspace(-3, 3, 601), np.linspace(-5, 5, 1001))
