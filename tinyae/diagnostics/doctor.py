@@ -249,7 +249,7 @@ def _double_sigmoid(case: Case) -> Finding | None:
 
 
 def _output_range(case: Case) -> Finding | None:
-    if type(case.output) not in OUTPUT_RANGES:
+    if case.output is None or type(case.output) not in OUTPUT_RANGES:
         return None
     low, high = OUTPUT_RANGES[type(case.output)]
     outside = float(np.mean((case.y < low) | (case.y > high)))

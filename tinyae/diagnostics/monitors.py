@@ -194,6 +194,7 @@ class Monitor(Callback):
 
     def on_batch_begin(self, model: Any, step: int) -> None:
         """Copy every ``W`` (in place, no new arrays) before the optimizer changes it."""
+        assert self._before is not None, "fit calls on_train_begin before on_batch_begin"
         for before, W in zip(self._before, self._weights):
             np.copyto(before, W)
 
