@@ -53,13 +53,16 @@ def describe() -> str:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        text = f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')} (threadpoolctl not installed)"
+        threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+        text = f"BLAS threads {threads} (threadpoolctl not installed)"
     else:
         blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
         blas = [i for i in blas if "numpy" in i["filepath"]] or blas  # NumPy's own copy, if it has one
         text = ", ".join(f"{i['internal_api']} {i['version']} {i.get('architecture', '?')} kernels, "
                          f"{i['num_threads']} thread{'s' * (i['num_threads'] != 1)}" for i in blas)
-    return f"numpy {numpy.__version__}, " + text + (f" (forced by {forced}; --native-blas lets OpenBLAS choose)" if forced else "")
+    if forced:
+        text += f" (forced by {forced}; --native-blas lets OpenBLAS choose)"
+    return f"numpy {numpy.__version__}, " + text
 
 
 def describe_torch(torch) -> str:

@@ -26,7 +26,8 @@ torch's ``Linear`` stores its weight as (out, in), the transpose of tinyae's ``W
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from torch_twin import to_torch

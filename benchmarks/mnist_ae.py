@@ -30,6 +30,7 @@ import tinyae
 from tinyae.models import dense_autoencoder
 from tinyae.train import as_float_batch, evaluate
 
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -109,18 +110,24 @@ def tinyae_test_losses(model, x) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", help="folder with the four MNIST files (default: $TINYAE_DATA_DIR, "
                                            "then the cache, else they are downloaded)")
     parser.add_argument("--arch", default="784-100-50-100-784")
-    parser.add_argument("--hidden", default=None, help="hidden activation (default: sigmoid for speed, relu for --quality)")
+    parser.add_argument("--hidden", default=None,
+                        help="hidden activation (default: sigmoid for speed, relu for --quality)")
     parser.add_argument("--epochs", type=int, default=None, help="default: 3 for speed, 10 for --quality")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--quality", action="store_true", help="10 epochs with ReLU hidden layers; report test losses")
+    parser.add_argument("--quality", action="store_true",
+                        help="10 epochs with ReLU hidden layers; report test losses")
     parser.add_argument("--compare-torch", action="store_true")
-    parser.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch.set_num_threads (default: torch's own)")
     parser.add_argument("--native-blas", action="store_true",
-                        help="unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks this CPU's kernels")
+                        help="unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE "
+                             "so OpenBLAS picks this CPU's kernels")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     restart_with(None, args.native_blas)  # BLAS reads its settings when numpy is imported
@@ -156,7 +163,8 @@ def main() -> None:
         line = f"epoch {epoch + 1}: tinyae {ours[-1]:.2f} s   floor {floors[-1]:.2f} s"
         print(line + (f"   torch {theirs[-1]:.2f} s" if theirs else ""), flush=True)
     t, f = statistics.median(ours), statistics.median(floors)
-    print(f"\ntinyae: {t:.2f} s/epoch (median), {n / t:,.0f} samples/s, {t / f:.2f} × the matrix-product floor ({f:.2f} s)")
+    print(f"\ntinyae: {t:.2f} s/epoch (median), {n / t:,.0f} samples/s, "
+          f"{t / f:.2f} × the matrix-product floor ({f:.2f} s)")
     if torch_run is None:  # with PyTorch loaded, the process's peak would be mostly PyTorch's
         print(f"peak memory (whole process, data included): {peak_rss_mb():.0f} MB")
     if theirs:
@@ -168,7 +176,7 @@ def main() -> None:
         print(f"\ntest per pixel after {epochs} epochs: tinyae BCE {bce:.4f}  MSE {mse:.4f}")
         if torch_run:
             tb, tm = torch_run.test_losses(data.x_test)
-            print(f"                                torch  BCE {tb:.4f}  MSE {tm:.4f}   (BCE ratio {bce / tb:.4f})")
+            print(f"{'torch':>37}  BCE {tb:.4f}  MSE {tm:.4f}   (BCE ratio {bce / tb:.4f})")
 
 
 if __name__ == "__main__":

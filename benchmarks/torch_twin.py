@@ -6,7 +6,8 @@ tinyae dependency: callers import torch themselves and pass it in.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -37,6 +37,7 @@ from tinyae import plot
 from tinyae.models.vae import beta_norm, dense_vae
 from tinyae.train import batches, evaluate, fit
 
+
 class TorchVAE:
     """The same VAE in PyTorch, with tinyae's initial weights and its stream of ε."""
 
@@ -133,7 +134,8 @@ def speed_and_quality(args: argparse.Namespace, data) -> None:
     if torch_vae:
         p, test_torch = statistics.median(theirs), torch_vae.evaluate(data.x_test)
         print(f"torch:  {p:.2f} s/epoch (median, {torch_vae.torch.get_num_threads()} threads); "
-              f"test −ELBO {test_torch['loss']:.2f} (recon {test_torch['recon']:.2f} + KL {test_torch['kl']:.2f})")
+              f"test −ELBO {test_torch['loss']:.2f} "
+              f"(recon {test_torch['recon']:.2f} + KL {test_torch['kl']:.2f})")
         print(f"tinyae / torch epoch time = {t / p:.2f}  [target ≤ 0.7]")
     if args.out:
         path = Path(args.out) / "vae_samples.png"
@@ -167,7 +169,9 @@ def beta_sweep(args: argparse.Namespace, data) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", help="folder with the four MNIST files (default: $TINYAE_DATA_DIR, "
                                            "then the cache, else they are downloaded)")
     parser.add_argument("--spec", default="784-400-20", help="encoder half 'input-hidden…-latent'")
@@ -179,7 +183,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (OPENBLAS_NUM_THREADS) and torch.set_num_threads; default: theirs")
     parser.add_argument("--native-blas", action="store_true",
-                        help="unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks this CPU's kernels")
+                        help="unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE "
+                             "so OpenBLAS picks this CPU's kernels")
     parser.add_argument("--beta-sweep", action="store_true", help="only the β sweep")
     parser.add_argument("--betas", default="0.25,0.5,1,2,4")
     parser.add_argument("--sweep-epochs", type=int, default=3)

@@ -1,7 +1,8 @@
 """Hypothesis strategies shared by the tests: batch shapes and float64 arrays."""
 
 import numpy as np
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 # Gradient checks evaluate the layer 4 times per entry: keep shapes small, examples few.

@@ -13,7 +13,8 @@ from tinyae.train import fit
 
 def test_spec_builds_encoder_and_decoder_around_the_bottleneck():
     model = dense_autoencoder("784-100-50-100-784", hidden="sigmoid", output="sigmoid")
-    assert [type(l).__name__ for l in model.encoder.layers] == ["Dense", "Sigmoid", "Dense", "Sigmoid"]
+    kinds = [type(layer).__name__ for layer in model.encoder.layers]
+    assert kinds == ["Dense", "Sigmoid", "Dense", "Sigmoid"]
     assert model.encoder.n_out == 50 and model.decoder.n_out == 784
     assert model.n_params == 784 * 100 + 100 + 100 * 50 + 50 + 50 * 100 + 100 + 100 * 784 + 784
     assert model.encoder.layers[0].compute_dx is False  # the data needs no gradient
@@ -21,7 +22,7 @@ def test_spec_builds_encoder_and_decoder_around_the_bottleneck():
 
 def test_code_activation_and_default_init():
     model = dense_autoencoder("8-4-2-4-8", hidden="relu", code="identity")
-    kinds = [type(l).__name__ for l in model.encoder.layers]
+    kinds = [type(layer).__name__ for layer in model.encoder.layers]
     assert kinds == ["Dense", "ReLU", "Dense", "Identity"]
     assert model.encoder.layers[0].init == "he"
     assert dense_autoencoder("8-2-8", hidden="tanh").encoder.layers[0].init == "glorot"

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mirror
 import pytest
 
+import mirror
 from tinyae.cli import main
 from tinyae.datasets import DataError, MNISTUnavailableError, download_mnist, load_mnist
 from tinyae.datasets import download as download_module

@@ -94,7 +94,8 @@ def test_saved_model_reproduces_the_recorded_test_losses(run):
 
 def test_defaults_are_the_documented_ones():
     args = build_parser().parse_args(["train"])
-    assert (arch_of(args), args.hidden, args.output, args.code) == ("784-100-50-100-784", "relu", "sigmoid", None)
+    assert (arch_of(args), args.hidden, args.output, args.code) == (
+        "784-100-50-100-784", "relu", "sigmoid", None)
     assert (args.loss, args.optimizer, args.lr, args.momentum) == ("bce", "adam", None, None)
     assert (args.epochs, args.batch_size, args.seed, args.limit) == (5, 128, 0, None)
     assert (args.dataset, args.data_dir, args.out, args.quiet) == ("auto", None, "tinyae-run", False)
@@ -234,7 +235,8 @@ def test_doctor_passes_the_default_configuration(capsys):
 
 
 def test_doctor_explains_a_softmax_output_and_fails(capsys):
-    assert main(["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256", "--output", "softmax"]) == 1
+    argv = ["doctor", "--dataset", "mnist-mini", "--quiet", "--limit", "256", "--output", "softmax"]
+    assert main(argv) == 1
     out = capsys.readouterr().out
     assert "softmax-per-pixel" in out and "fix: use a sigmoid output" in out
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import mirror
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import mirror
 from tinyae.datasets import (
     DataError,
     MNISTUnavailableError,

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strategies import GRADCHECK, batches, sizes
 from tinyae import BCE, MSE, Dense, Layer, Sequential, check_layer, check_loss, check_model

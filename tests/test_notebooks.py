@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
 from test_tutorials import FIGURES, TIMEOUT, TUTORIALS_DIR, quick_env
 
 REPO = TUTORIALS_DIR.parent

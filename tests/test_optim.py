@@ -12,8 +12,21 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
-from tinyae import BCE, MSE, SGD, Adam, BCEWithLogits, Dense, Identity, ReLU, Sequential, Sigmoid, Softmax, Tanh
-from tinyae import get_optimizer
+from tinyae import (
+    BCE,
+    MSE,
+    SGD,
+    Adam,
+    BCEWithLogits,
+    Dense,
+    Identity,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    get_optimizer,
+)
 
 GRAD_TOL = 1e-6  # float64 gradients: tinyae vs reference, relative
 TRAJECTORY_TOL = 1e-5  # parameters after 50 steps, relative
@@ -336,7 +349,8 @@ def test_reusing_an_optimizer_on_another_model_raises(name, other_width):
     first, other = Sequential([Dense(2, 3)]), Sequential([Dense(other_width, 3)])
     optimizer.step(first.params, np.ones_like(first.params))
     before = other.params.copy()
-    with pytest.raises(ValueError, match=rf"another parameter vector \(9 parameters; now {other.n_params}\).*new optimizer"):
+    expected = rf"another parameter vector \(9 parameters; now {other.n_params}\).*new optimizer"
+    with pytest.raises(ValueError, match=expected):
         optimizer.step(other.params, np.ones_like(other.params))
     assert np.array_equal(other.params, before)
 

@@ -241,8 +241,8 @@ def test_kl_annealing_per_epoch_holds_beta_for_the_whole_epoch():
     np.testing.assert_allclose(history["beta"], schedule(np.arange(3)))
     assert vae.beta == schedule(2)  # the β the last epoch trained with
     # the epoch's loss is recon + β·KL with that epoch's β
-    np.testing.assert_allclose(history["loss"][0], history["recon"][0] + history["beta"][0] * history["kl"][0],
-                               rtol=1e-5)
+    recon, beta, kl = history["recon"][0], history["beta"][0], history["kl"][0]
+    np.testing.assert_allclose(history["loss"][0], recon + beta * kl, rtol=1e-5)
 
 
 def test_kl_annealing_refuses_models_without_beta_and_bad_units():

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strategies import GRADCHECK, batches
 from tinyae import MSE, Dense, Destandardize, Sequential, Standardize, check_layer, check_model, load, save
@@ -28,7 +29,8 @@ def test_standardized_rows_have_mean_zero_and_spread_one():
 
 def test_the_pair_round_trips_and_its_model_gradients_are_exact():
     standardize = Standardize()
-    model = Sequential([standardize, Dense(6, 6, init="identity"), Destandardize(standardize)], dtype=np.float64)
+    model = Sequential([standardize, Dense(6, 6, init="identity"), Destandardize(standardize)],
+                       dtype=np.float64)
     x = np.random.default_rng(1).normal(1.109, 0.00124, size=(4, 6))
     np.testing.assert_allclose(model.forward(x), x, rtol=1e-12)  # identity weights: the data comes back
     np.testing.assert_allclose(model.predict(x), x, rtol=1e-12)

@@ -8,14 +8,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import tinyae
+from strategies import GRADCHECK, PROPERTY
 from tinyae import BCE, MSE, Adam, Dense, ReLU, Sequential, Sigmoid, fit
 from tinyae.gradcheck import GOOD, MODEL_STEP, GradCheckReport, compare, numerical_gradient
 from tinyae.io import load, save
 from tinyae.losses import REDUCTIONS
-from tinyae.models.vae import (VAE, KLPenalty, beta_from_norm, beta_norm, dense_vae, kl_divergence,
-                               kl_gradient)
-
-from strategies import GRADCHECK, PROPERTY
+from tinyae.models.vae import VAE, KLPenalty, beta_from_norm, beta_norm, dense_vae, kl_divergence, kl_gradient
 
 
 def objective(vae, loss, x, eps):
@@ -38,7 +36,8 @@ def check_total_objective(vae, loss, x, eps):
     report, start = GradCheckReport(), 0
     for name, value, _ in vae.parameters():
         numerical = numerical_gradient(lambda: objective(vae, loss, x, eps), value, 1.0, MODEL_STEP)
-        report.append(compare("d" + name, analytic[start : start + value.size].reshape(value.shape), numerical))
+        analytic_part = analytic[start : start + value.size].reshape(value.shape)
+        report.append(compare("d" + name, analytic_part, numerical))
         start += value.size
     return report
 
@@ -83,8 +82,10 @@ def test_kl_gradient_for_mu_and_log_var(mu_log_var, reduction):
 
     # The KL sums many terms (up to ~10 each, at log_var = 3) while one dmu can be ~1e-3:
     # the model step keeps the rounding ε·|KL|/h below 1e-7 of that (see gradcheck).
-    report = GradCheckReport([compare("dmu", dmu, numerical_gradient(kl, mu, 1.0, MODEL_STEP)),
-                              compare("dlog_var", dlog_var, numerical_gradient(kl, log_var, 1.0, MODEL_STEP))])
+    report = GradCheckReport([
+        compare("dmu", dmu, numerical_gradient(kl, mu, 1.0, MODEL_STEP)),
+        compare("dlog_var", dlog_var, numerical_gradient(kl, log_var, 1.0, MODEL_STEP)),
+    ])
     assert report.max_error < GOOD, report
 
 

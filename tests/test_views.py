@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
-from strategies import PROPERTY
 
 import tinyae
+from strategies import PROPERTY
 from tinyae import MSE, SGD, Dense, ReLU, Sequential, ShapeError, Sigmoid, Tanh
 from tinyae.model import DetachedParameterError
 from tinyae.models import Autoencoder

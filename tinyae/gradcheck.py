@@ -42,9 +42,10 @@ view into the model's flat ``params`` and ``grads``, which the optimizer updates
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -314,7 +315,9 @@ def _backward(layer: Any, dout: np.ndarray) -> tuple[Any, GradientCheck | None]:
     return dx, compare("dout modified in place", given, dout, tol=0.0)  # any change fails
 
 
-def check_loss(loss: Any, p: np.ndarray, y: np.ndarray, h: float = STEP, tol: float = GOOD) -> GradCheckReport:
+def check_loss(
+    loss: Any, p: np.ndarray, y: np.ndarray, h: float = STEP, tol: float = GOOD
+) -> GradCheckReport:
     """Check ``loss.backward()`` (∂L/∂p) at prediction ``p`` and target ``y``, both ``(N, D)`` float64."""
     p = np.array(p)
     require_float64(p=p, y=y)

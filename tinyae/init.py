@@ -12,7 +12,8 @@ two whole numbers ≥ 1, and ``rng`` a ``np.random.Generator``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

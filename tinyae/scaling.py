@@ -25,7 +25,7 @@ class StandardScaler:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray) -> "StandardScaler":
+    def fit(self, x: np.ndarray) -> StandardScaler:
         """Learn ``mean`` and ``std`` (each shape ``(D,)``) from ``x`` of shape ``(N, D)``.
 
         A feature that never varies gets ``std = 1`` (it is only shifted), not a division by 0.

@@ -64,6 +64,8 @@ def provenance(arrays: dict, full: dict, files: dict, seed: int) -> str:
     sums = "\n".join(
         f"| {name} | {size:,} | `{digest}` |" for name, (size, digest) in files.items()
     )
+    totals = (f"{len(arrays['y_train'])} | {len(full['y_train'])} "
+              f"| {len(arrays['y_test'])} | {len(full['y_test'])}")
     mean = arrays["x_train"].mean() / 255
     return f"""# mnist-mini: provenance of the bundled MNIST subset
 
@@ -94,7 +96,7 @@ standard files, verified against their SHA-256 sums:
 | digit | mini train | full train | mini test | full test |
 |---|---|---|---|---|
 {rows}
-| total | {len(arrays['y_train'])} | {len(full['y_train'])} | {len(arrays['y_test'])} | {len(full['y_test'])} |
+| total | {totals} |
 
 ## Checksums
 SHA-256 of the *decompressed* bytes (what `load_mnist` verifies, via `MINI_SHA256` in

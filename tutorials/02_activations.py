@@ -19,8 +19,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tinyae import BCE, Dense, ReLU, Sequential, Sigmoid, Tanh, dense_autoencoder, load_mnist
-from tinyae import plot
+from tinyae import BCE, Dense, ReLU, Sequential, Sigmoid, Tanh, dense_autoencoder, load_mnist, plot
 from tinyae.diagnostics import measure
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"

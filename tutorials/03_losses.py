@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae import BCE, MSE, BCEWithLogits, binary_entropy, check_loss, load_mnist
-from tinyae import plot
+from tinyae import BCE, MSE, BCEWithLogits, binary_entropy, check_loss, load_mnist, plot
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"
 try:

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae import BCE, SGD, Adam, dense_autoencoder, evaluate, fit, load_mnist
-from tinyae import plot
+from tinyae import BCE, SGD, Adam, dense_autoencoder, evaluate, fit, load_mnist, plot
 from tinyae.diagnostics import collapse_ratio
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"

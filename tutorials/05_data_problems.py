@@ -18,9 +18,20 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tinyae import (BCE, MSE, SGD, Adam, Dense, Destandardize, Sequential, Standardize,
-                    dense_autoencoder, fit, load_mnist)
-from tinyae import plot
+from tinyae import (
+    BCE,
+    MSE,
+    SGD,
+    Adam,
+    Dense,
+    Destandardize,
+    Sequential,
+    Standardize,
+    dense_autoencoder,
+    fit,
+    load_mnist,
+    plot,
+)
 from tinyae.diagnostics import measure, relative_error
 from tinyae.scaling import StandardScaler
 

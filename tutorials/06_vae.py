@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae import BCE, Adam, check_model, evaluate, fit, load_mnist
-from tinyae import plot
+from tinyae import BCE, Adam, check_model, evaluate, fit, load_mnist, plot
 from tinyae.diagnostics import effective_beta
 from tinyae.gradcheck import numerical_gradient
 from tinyae.models.vae import beta_from_norm, beta_norm, dense_vae, kl_divergence, kl_gradient
@@ -251,7 +250,7 @@ assert abs(annealing["recon"] - constant["recon"]) < 0.1 * constant["recon"]
 #    KL keeps `reduction="batchmean"`. What is the effective beta? Count the active latent
 #    units with `tinyae.diagnostics.active_units(mu)` and compare with the matched model.
 # 2. **Exercise 2.** Prove numerically that each KL term is ≥ 0: evaluate
-#    `½ (mu² + exp(l) − 1 − l)` on a grid of mu and l and find its minimum.
+#    `½ (mu² + exp(log_var) − 1 − log_var)` on a grid of mu and log_var and find its minimum.
 # 3. **Exercise 3.** Question 4's objective is recon/K + 0.1·KL/J. Build it in tinyae
 #    (`BCE(reduction="mean")` and `dense_vae(..., reduction="mean", beta=0.1)`) and check
 #    that its loss equals (recon + beta_from_norm(0.1, J, K)·KL)/K in batchmean units.

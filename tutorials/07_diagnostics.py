@@ -21,9 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae import (BCE, MSE, SGD, Adam, Dense, ReLU, Sequential, Softmax,
-                    dense_autoencoder, fit, load_mnist)
-from tinyae import plot
+from tinyae import (
+    BCE,
+    MSE,
+    SGD,
+    Adam,
+    Dense,
+    ReLU,
+    Sequential,
+    Softmax,
+    dense_autoencoder,
+    fit,
+    load_mnist,
+    plot,
+)
 from tinyae.diagnostics import Monitor, doctor, format_findings
 from tinyae.models.vae import dense_vae
 

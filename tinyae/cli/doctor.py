@@ -12,7 +12,14 @@ import argparse
 from typing import Any
 
 from tinyae.cli.errors import check_folder, user_values
-from tinyae.cli.options import MODELS, add_common_flags, check_fits_mnist, load_data, make_loss, make_optimizer
+from tinyae.cli.options import (
+    MODELS,
+    add_common_flags,
+    check_fits_mnist,
+    load_data,
+    make_loss,
+    make_optimizer,
+)
 from tinyae.diagnostics import doctor, format_findings
 from tinyae.io import load
 

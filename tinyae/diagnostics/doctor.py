@@ -44,8 +44,9 @@ The thresholds of the measured checks live in ``tinyae.diagnostics.monitors``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -193,7 +194,8 @@ def _softmax_per_pixel(case: Case) -> Finding | None:
         f"the output layer is a softmax, so each row of {case.y.shape[1]} outputs sums to 1, but "
         f"{type(case.loss).__name__} compares every output with its own target and a target row sums "
         f"to {case.y.sum(axis=1).mean():.3g} on average: a softmax cannot draw an image",
-        "use a sigmoid output for targets in [0, 1] (a linear one otherwise); softmax picks one class of many")
+        "use a sigmoid output for targets in [0, 1] (a linear one otherwise); "
+        "softmax picks one class of many")
 
 
 def _bce_target_range(case: Case) -> Finding | None:
@@ -240,13 +242,14 @@ def _double_sigmoid(case: Case) -> Finding | None:
         return None
     return Finding(
         DOUBLE_SIGMOID, "warning",
-        f"BCEWithLogits applies the sigmoid itself, but the output layer is already {_describe(case.output)}: "
+        "BCEWithLogits applies the sigmoid itself, but the output layer is already "
+        f"{_describe(case.output)}: "
         "the predictions become σ(σ(z)), squeezed between 0.5 and 0.73",
         "make the output linear (drop the final activation), or use BCE")
 
 
 def _output_range(case: Case) -> Finding | None:
-    if type(case.output) not in OUTPUT_RANGES:
+    if case.output is None or type(case.output) not in OUTPUT_RANGES:
         return None
     low, high = OUTPUT_RANGES[type(case.output)]
     outside = float(np.mean((case.y < low) | (case.y > high)))
@@ -269,8 +272,9 @@ def _tiny_spread(case: Case) -> Finding | None:
             continue
         return Finding(
             TINY_SPREAD, "warning",
-            f"the {what} vary by only {spread:.3g} (std per feature) around {level:.4g}, {spread / level:.2%} "
-            f"of their size: predicting the mean everywhere already gives an MSE of {spread ** 2:.2g}, "
+            f"the {what} vary by only {spread:.3g} (std per feature) around {level:.4g}, "
+            f"{spread / level:.2%} of their size: predicting the mean everywhere already gives "
+            f"an MSE of {spread ** 2:.2g}, "
             "so a small loss proves nothing and the variations are too small to learn",
             "standardise, (x − mean) / std per feature or per sample, on the way in and undo it on the "
             "way out; judge the fit by relative_error, not by the MSE")
@@ -339,7 +343,8 @@ def _bce_floor(case: Case) -> Finding | None:
     return Finding(
         BCE_FLOOR, "note",
         f"{grey:.0%} of the targets are grey (strictly between 0 and 1) and BCE cannot go below their "
-        f"binary entropy H(y): with reduction {reduction!r} a perfect reconstruction scores {floor:.4g}, not 0",
+        f"binary entropy H(y): with reduction {reduction!r} a perfect reconstruction scores "
+        f"{floor:.4g}, not 0",
         "compare the loss with that floor (loss − H(y)), not with 0; it is expected, not a bug")
 
 

@@ -33,7 +33,8 @@ early in training.  ``zj`` counts latent dimensions from 0, like ``z[:, j]``.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -165,7 +166,9 @@ def recording_outputs(layers: list[Layer]) -> Iterator[dict[Layer, np.ndarray]]:
 
     hooked = list(dict.fromkeys(layers))  # each layer once, even if a model reuses one
     for layer in hooked:
-        layer.forward = recorder(layer, layer.forward)
+        # Shadowing a method with an attribute is the point here (see above), so mypy's
+        # method-assign check does not apply.
+        layer.forward = recorder(layer, layer.forward)  # type: ignore[method-assign]
     try:
         yield outputs
     finally:
@@ -237,7 +240,7 @@ def _layer_measures(pairs: list[tuple[Dense, Layer | None]], outputs: dict[Layer
         name = f"layer{k}/"
         measures[name + "mean_abs"] = float(np.mean(np.abs(a)))
         measures[name + "max_abs"] = float(np.max(np.abs(a)))
-        if type(act) in BOUNDS:
+        if act is not None and type(act) in BOUNDS:
             measures[name + "saturated"] = saturated_fraction(a, BOUNDS[type(act)])
         if isinstance(act, ReLU):
             measures[name + "dead"] = dead_fraction(a)

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,8 @@ def _collapse(measures: Mapping[str, float]) -> Finding | None:
         f"the outputs are collapsing to the mean image (collapse ratio {ratio:.2f}, relative error "
         f"{measures.get('relative_error', math.nan):.2f}): about the same output whatever the input — "
         "normal for the first few hundred steps, a problem if it lasts",
-        "train longer or with Adam; if it persists, look for saturated or dead layers and vanishing gradients")
+        "train longer or with Adam; if it persists, look for saturated or dead layers "
+        "and vanishing gradients")
 
 
 def _dead(measures: Mapping[str, float], n_layers: int) -> Finding | None:
@@ -192,6 +194,7 @@ class Monitor(Callback):
 
     def on_batch_begin(self, model: Any, step: int) -> None:
         """Copy every ``W`` (in place, no new arrays) before the optimizer changes it."""
+        assert self._before is not None, "fit calls on_train_begin before on_batch_begin"
         for before, W in zip(self._before, self._weights):
             np.copyto(before, W)
 

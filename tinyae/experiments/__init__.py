@@ -20,8 +20,8 @@ phenomenon and what the numbers show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

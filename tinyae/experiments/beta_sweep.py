@@ -45,7 +45,8 @@ def train(spec: str, beta: float, x_train: np.ndarray, epochs: int, seed: int,
     # this sweep were measured with it.
     vae = dense_vae(spec, beta=beta, seed=seed, init="he")
     half = max(1, epochs * -(-len(x_train) // BATCH) // 2)
-    callbacks = [KLAnnealing(lambda t: sigmoid_anneal(t, half, end=beta))] if anneal else []
+    # float(): for one int step sigmoid_anneal returns one number; its signature also allows arrays
+    callbacks = [KLAnnealing(lambda t: float(sigmoid_anneal(t, half, end=beta)))] if anneal else []
     history = fit(vae, x_train, loss=BCE(reduction="batchmean"), optimizer=Adam(1e-3), epochs=epochs,
                   batch_size=BATCH, callbacks=callbacks, seed=seed, verbose=False)
     return vae, history
@@ -73,7 +74,8 @@ def run(*, full: bool = False, data_dir: str | None = None, out: str | Path = "t
     say(verbose, f"beta-sweep: VAE {spec} (K = {K}, J = {J}), BCE and KL per image, Adam 1e-3, "
                  f"batch {BATCH}, {epochs} epochs on {mnist.name} ({len(x_train):,} train / "
                  f"{len(x_test):,} test)")
-    rows, histories = [], {}
+    rows: list[dict[str, Any]] = []
+    histories: dict[str, list[float]] = {}
     for beta in BETAS:
         vae, history = train(spec, beta, x_train, epochs, seed)
         histories[f"β = {beta:g}"] = history["kl"]

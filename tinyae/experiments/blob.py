@@ -30,6 +30,7 @@ under plain SGD layer 1 barely moves at all.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ import numpy as np
 
 from tinyae import plot
 from tinyae.diagnostics import collapse_ratio, measure
+from tinyae.diagnostics.measures import numbered_layers
 from tinyae.diagnostics.monitors import gradient_per_weight
 from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE, MSE, get_loss
@@ -110,7 +112,8 @@ def init_measures(model: Any, config: Config, x_probe: np.ndarray) -> dict[str, 
     measures = measure(model, x_probe, loss=get_loss(config.loss))
     rms = gradient_per_weight(model, measures)
     # a sigmoid layer's problem is saturation, a ReLU layer's is dying: one column each layer
-    row = {f"sat/dead{k}": measures.get(f"layer{k}/saturated", measures.get(f"layer{k}/dead"))
+    row = {f"sat/dead{k}": measures.get(f"layer{k}/saturated",
+                                        measures.get(f"layer{k}/dead", math.nan))
            for k in range(1, 5)}
     row.update({f"grad{k}": value for k, value in enumerate(rms, start=1)})
     row["out/layer1"] = rms[-1] / rms[0] if rms[0] > 0 else float("inf")
@@ -123,7 +126,8 @@ def train(config: Config, data: dict[str, np.ndarray], epochs: int, batch_size: 
     x_train, x_test, x_mean = data["x_train"], data["x_test"], data["x_mean"]
     model = dense_autoencoder(SPEC, hidden=config.hidden, output="sigmoid", seed=seed)
     at_init = init_measures(model, config, x_train[:PROBE])
-    at_init["W1_norm"] = float(np.linalg.norm(model.encoder.layers[0].W))
+    layer1, _ = numbered_layers(model)[0]
+    at_init["W1_norm"] = float(np.linalg.norm(layer1.W))
     curves: dict[str, list[float]] = {"d_mean": [], "bce": [], "mse": [], "collapse": []}
 
     def track_test_set(model: Any, epoch: int, record: dict[str, float]) -> None:

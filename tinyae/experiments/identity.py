@@ -24,8 +24,9 @@ out for validation, on data drawn from N(1.1090579, 0.0012380764²): every value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -104,10 +105,11 @@ def uniform_runs(rows: int, epochs: tuple[int, int], seed: int,
     results = []
     for features, n_epochs in zip((D, 5), epochs):
         x = rng.random((rows, features)).astype(np.float32)
-        model = Sequential([Dense(features, features)], seed=seed)
+        dense = Dense(features, features)
+        model = Sequential([dense], seed=seed)
         fit(model, x, loss=MSE(), optimizer=SGD(LR), epochs=n_epochs, batch_size=8, seed=seed, verbose=False)
         steps = n_epochs * -(-rows // 8)
-        W = model.layers[0].W
+        W = dense.W
         results.append({"features": features, "epochs": n_epochs, "steps": steps,
                         "diag(W)": float(np.mean(np.diag(W))),
                         "max |off-diag|": float(np.max(np.abs(W - np.diag(np.diag(W))))),

@@ -18,6 +18,7 @@ The fixed model has a sigmoid output (each pixel its own probability) and pixels
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from tinyae import plot
 from tinyae.diagnostics import doctor
 from tinyae.experiments.common import ExperimentResult, figure_path, load_images, say
 from tinyae.losses import BCE, MSE
-from tinyae.models import dense_autoencoder
+from tinyae.models import Autoencoder, dense_autoencoder
 from tinyae.optim import Adam
 from tinyae.text import format_table
 from tinyae.train import fit
@@ -51,7 +52,7 @@ def refusal_message(x_raw: np.ndarray) -> str:
 
 
 def train_and_measure(output: str, x_train: np.ndarray, x_test: np.ndarray, epochs: int,
-                      seed: int) -> tuple[object, dict[str, float]]:
+                      seed: int) -> tuple[Autoencoder, dict[str, float]]:
     """Train the question's architecture with ``output`` on pixels in [0, 1]; measure the test set."""
     model = dense_autoencoder(SPEC, hidden="relu", output=output, seed=seed)
     fit(model, x_train, loss=BCE(), optimizer=Adam(1e-3), epochs=epochs, batch_size=100,
@@ -85,7 +86,8 @@ def run(*, full: bool = False, data_dir: str | None = None, out: str | Path = "t
     notes.append("   it decreases without bound as p → 1 and goes negative: no minimum at p = y")
     say(verbose, f"softmax-raw: {SPEC}, ReLU, BCE, Adam 1e-3, batch 100, {epochs} epochs on {mnist.name} "
                  f"({len(x_train):,} train / {len(x_test):,} test)", *notes)
-    models, rows = {}, []
+    models: dict[str, Autoencoder] = {}
+    rows: list[dict[str, Any]] = []
     for label, output in (("question: softmax output", "softmax"), ("fixed: sigmoid output", "sigmoid")):
         models[label], measures = train_and_measure(output, x_train, x_test, epochs, seed)
         rows.append({"model": label, **measures})

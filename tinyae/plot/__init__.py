@@ -12,7 +12,14 @@ matplotlib is imported only when a figure is drawn (see ``base._pyplot``).
 
 from tinyae.plot.base import DPI, _pyplot, save  # noqa: F401  (_pyplot: tests inspect the backend)
 from tinyae.plot.curves import beta_sweep, epoch_curves, loss_curves, loss_vs_target, monitors, schedules
-from tinyae.plot.images import MAX_FILTERS, filters, image_grid, latent_manifold, latent_scatter, reconstructions
+from tinyae.plot.images import (
+    MAX_FILTERS,
+    filters,
+    image_grid,
+    latent_manifold,
+    latent_scatter,
+    reconstructions,
+)
 
 __all__ = [
     "DPI", "MAX_FILTERS", "beta_sweep", "epoch_curves", "filters", "image_grid",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from tinyae.plot.base import SavePath, _check_count, _finish, _is_number_list, _
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
 
 def loss_curves(history: Mapping[str, Sequence[float]], path: SavePath = None,
@@ -141,7 +143,7 @@ def _curve(schedule: Callable, t: np.ndarray) -> np.ndarray:
     return np.array([schedule(int(i)) for i in t], dtype=np.float64)
 
 
-def beta_sweep(betas: Sequence[float], recon: Sequence[float], kl: Sequence[float],
+def beta_sweep(betas: ArrayLike, recon: ArrayLike, kl: ArrayLike,
                path: SavePath = None, unit: str = "nats per image") -> Figure:
     """Reconstruction loss (left panel) and KL (right panel) against β, log x axis.
 
@@ -149,19 +151,22 @@ def beta_sweep(betas: Sequence[float], recon: Sequence[float], kl: Sequence[floa
     smaller KL — the trade-off of question 4.  Each measured point is marked.
     unit: the unit of recon and KL (a BCE summed over the pixels is in nats, like the KL).
     """
-    betas, recon, kl = (np.asarray(a, dtype=np.float64) for a in (betas, recon, kl))
-    if not (betas.ndim == 1 and betas.shape == recon.shape == kl.shape and betas.size):
-        raise ValueError(f"betas {betas.shape}, recon {recon.shape} and kl {kl.shape} must be "
-                         "non-empty 1-D arrays of the same length (one entry per β)")
-    if np.any(betas <= 0):
-        raise ValueError(f"every β must be > 0 for the log axis, got {betas.min()}")
-    order = np.argsort(betas)
+    beta_values, recon_values, kl_values = (np.asarray(a, dtype=np.float64)
+                                            for a in (betas, recon, kl))
+    if not (beta_values.ndim == 1 and beta_values.shape == recon_values.shape == kl_values.shape
+            and beta_values.size):
+        raise ValueError(f"betas {beta_values.shape}, recon {recon_values.shape} and kl "
+                         f"{kl_values.shape} must be non-empty 1-D arrays of the same length "
+                         "(one entry per β)")
+    if np.any(beta_values <= 0):
+        raise ValueError(f"every β must be > 0 for the log axis, got {beta_values.min()}")
+    order = np.argsort(beta_values)
     fig, (ax_r, ax_k) = _pyplot().subplots(1, 2, figsize=(10, 4), layout="constrained")
-    for ax, values, name in ((ax_r, recon, "reconstruction loss"), (ax_k, kl, "KL")):
-        ax.plot(betas[order], values[order], marker="o")
+    for ax, values, name in ((ax_r, recon_values, "reconstruction loss"), (ax_k, kl_values, "KL")):
+        ax.plot(beta_values[order], values[order], marker="o")
         ax.set_xscale("log")
         # Label exactly the β values swept; the log axis's own minor labels overlap.
-        ax.set_xticks(betas[order], [f"{b:g}" for b in betas[order]])
+        ax.set_xticks(beta_values[order], [f"{b:g}" for b in beta_values[order]])
         ax.minorticks_off()
         ax.set_xlabel("β, the weight of the KL term")
         ax.set_ylabel(f"{name} ({unit})")
@@ -264,8 +269,8 @@ def monitors(history: Mapping[str, Sequence[float]], path: SavePath = None) -> F
             line, = ax.plot(_epochs(values), values, **style)
             if where.startswith("layer"):
                 layers[where] = line
-        values = np.concatenate([np.asarray(v, dtype=np.float64) for v in lines.values()])
-        if np.all(values > 0) and values.max() > 100 * values.min():
+        pooled = np.concatenate([np.asarray(v, dtype=np.float64) for v in lines.values()])
+        if np.all(pooled > 0) and pooled.max() > 100 * pooled.min():
             ax.set_yscale("log")
         title, ylabel = MONITOR_LABELS.get(measure, (measure, measure))
         ax.set_title(title, fontsize="medium")

@@ -37,7 +37,8 @@ assert curvature.min() > 0
 bce = BCE(reduction="sum")  # "sum": backward returns dℓ/dp of each element, unscaled
 bce.forward(y[:, :1].copy(), y[:, :1])  # p = y
 slope_at_target = bce.backward()
-print(f"smallest curvature {curvature.min():.3f}; largest |slope| at p = y: {np.abs(slope_at_target).max():.1e}")
+print(f"smallest curvature {curvature.min():.3f}; "
+      f"largest |slope| at p = y: {np.abs(slope_at_target).max():.1e}")
 assert np.abs(slope_at_target).max() < 1e-12
 
 # %% [markdown]

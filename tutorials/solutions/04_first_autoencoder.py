@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import tinyae
-from tinyae import BCE, MSE, SGD, Adam, dense_autoencoder, fit, load_mnist
-from tinyae import plot
+from tinyae import BCE, MSE, SGD, Adam, dense_autoencoder, fit, load_mnist, plot
 from tinyae.diagnostics import collapse_ratio
 
 QUICK = os.environ.get("TINYAE_QUICK") == "1"

@@ -41,15 +41,16 @@ assert kl["mean"] < 0.5 * kl["batchmean"] and units["mean"] <= units["batchmean"
 # %% [markdown]
 # ## Exercise 2: each KL term is ≥ 0
 #
-# ½ (mu² + e^l − 1 − l): mu² ≥ 0, and e^l ≥ 1 + l (the exponential lies above its tangent
-# at 0), so both parts are ≥ 0 and the minimum, 0, is at mu = 0, l = 0.
+# ½ (mu² + e^log_var − 1 − log_var): mu² ≥ 0, and e^log_var ≥ 1 + log_var (the
+# exponential lies above its tangent at 0), so both parts are ≥ 0 and the minimum, 0, is
+# at mu = 0, log_var = 0.
 
 # %%
-mu, l = np.meshgrid(np.linspace(-3, 3, 601), np.linspace(-5, 5, 1001))
-terms = 0.5 * (mu**2 + np.exp(l) - 1 - l)
+mu, log_var = np.meshgrid(np.linspace(-3, 3, 601), np.linspace(-5, 5, 1001))
+terms = 0.5 * (mu**2 + np.exp(log_var) - 1 - log_var)
 i = np.unravel_index(np.argmin(terms), terms.shape)
-print(f"smallest term {terms.min():.2e} at mu = {mu[i]:.3f}, log_var = {l[i]:.3f}")
-assert terms.min() >= 0 and abs(mu[i]) < 1e-9 and abs(l[i]) < 1e-9
+print(f"smallest term {terms.min():.2e} at mu = {mu[i]:.3f}, log_var = {log_var[i]:.3f}")
+assert terms.min() >= 0 and abs(mu[i]) < 1e-9 and abs(log_var[i]) < 1e-9
 
 # %% [markdown]
 # ## Exercise 3: question 4's objective

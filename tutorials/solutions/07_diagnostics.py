@@ -4,9 +4,7 @@
 # %%
 import os
 
-
-from tinyae import BCE, SGD, Adam, Dense, ReLU, Sequential, fit, load_mnist
-from tinyae import dense_autoencoder
+from tinyae import BCE, SGD, Adam, Dense, ReLU, Sequential, dense_autoencoder, fit, load_mnist
 from tinyae.diagnostics import Monitor, doctor, format_findings
 from tinyae.models.vae import dense_vae
 
