@@ -167,7 +167,7 @@ class KLAnnealing(Callback):
     loss (the epoch's loss averages recon + β_t·KL over those batches).
     """
 
-    def __init__(self, schedule: Callable[[int], float], per: str = "step") -> None:
+    def __init__(self, schedule: Callable[[int], float | np.ndarray], per: str = "step") -> None:
         if per not in ("step", "epoch"):
             raise ValueError(f"per must be 'step' (every batch) or 'epoch', got {per!r}")
         if not callable(schedule):

@@ -46,7 +46,7 @@ def train(spec: str, beta: float, x_train: np.ndarray, epochs: int, seed: int,
     vae = dense_vae(spec, beta=beta, seed=seed, init="he")
     half = max(1, epochs * -(-len(x_train) // BATCH) // 2)
     # float(): for one int step sigmoid_anneal returns one number; its signature also allows arrays
-    callbacks = [KLAnnealing(lambda t: float(sigmoid_anneal(t, half, end=beta)))] if anneal else []
+    callbacks = [KLAnnealing(lambda t: sigmoid_anneal(t, half, end=beta))] if anneal else []
     history = fit(vae, x_train, loss=BCE(reduction="batchmean"), optimizer=Adam(1e-3), epochs=epochs,
                   batch_size=BATCH, callbacks=callbacks, seed=seed, verbose=False)
     return vae, history
