@@ -9,6 +9,8 @@ including the gradient checker):
   gradients into ``dW``, ``db``, … (``+=``: gradients accumulate until ``zero_grad``).
   It never modifies ``dout``.
 * ``param_names`` lists the parameters; the gradient of parameter ``W`` is ``dW``.
+* ``caches`` lists the attributes ``forward`` caches: reading one before the first
+  ``forward`` (``backward`` too early) raises an error that says so.
 
 Inside a model, ``W`` and ``dW`` are views into the model's flat vectors (see
 ``tinyae.model``).  A ``Layer`` keeps them views: ``layer.W = value`` writes the value
@@ -39,7 +41,22 @@ class Layer:
     """
 
     param_names: tuple[str, ...] = ()
+    caches: tuple[str, ...] = ()  # the attributes forward sets for backward
     _views: dict[str, np.ndarray] | None = None  # None until a model binds the layer
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for an attribute that is not set: explain a cache forward has not filled.
+
+        Python looks here after the normal lookup failed, so a cache that is set costs
+        nothing extra; only ``backward`` before any ``forward`` arrives here.
+        """
+        if name in type(self).caches:
+            raise RuntimeError(
+                f"{self!r}.{name} is not set: forward(x) caches it for backward(dout), so call "
+                f"forward on the batch first (backward differentiates the last forward)"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}",
+                             name=name, obj=self)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """``self.name = value``; for a bound parameter or gradient, ``view[...] = value``.
@@ -74,6 +91,18 @@ class Layer:
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Given ∂L/∂out, accumulate parameter gradients and return ∂L/∂x."""
         raise NotImplementedError
+
+    def _check_dout(self, dout: np.ndarray, shape: tuple[int, ...]) -> None:
+        """Raise ``ShapeError`` unless ∂L/∂out has ``shape``, that of the last forward's output.
+
+        NumPy would broadcast a (1, D) ``dout`` against (N, D) caches without a word and
+        hand back a gradient of the wrong size.
+        """
+        if np.shape(dout) != shape:
+            raise ShapeError(
+                f"{self!r}.backward got dout of shape {np.shape(dout)}, but its last forward "
+                f"output {shape}: dout = ∂L/∂out holds one number per output element"
+            )
 
     def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """The layer's ``(name, value, gradient)`` triples, e.g. ``("W", W, dW)``."""

@@ -43,6 +43,7 @@ class Dense(Layer):
     """
 
     param_names = ("W", "b")
+    caches = ("x",)
 
     def __init__(
         self,
@@ -51,9 +52,7 @@ class Dense(Layer):
         init: str = "glorot",
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        if int(n_in) < 1 or int(n_out) < 1:
-            raise ValueError(f"Dense needs n_in ≥ 1 and n_out ≥ 1, got ({n_in}, {n_out})")
-        self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
+        self.n_in, self.n_out, self.init = _width(n_in, "n_in"), _width(n_out, "n_out"), init
         self.initializer = get_initializer(init)
         self.compute_dx = True
         self.explicit_rng = rng is not None
@@ -88,6 +87,7 @@ class Dense(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """Accumulate ``dW += xᵀ @ dout``, ``db += Σ dout``; return ``dout @ Wᵀ``."""
+        self._check_dout(dout, (len(self.x), self.n_out))
         self.dW += self.x.T @ dout
         self.db += dout.sum(axis=0)
         return dout @ self.W.T if self.compute_dx else None
@@ -99,6 +99,16 @@ class Dense(Layer):
     def config(self) -> dict[str, Any]:
         """``{"n_in", "n_out", "init"}``."""
         return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+
+def _width(value: Any, name: str) -> int:
+    """A layer width: a whole number ≥ 1 (an int or a NumPy integer; not 2.5, not True)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Dense needs whole numbers for its widths, got {name}={value!r}; a "
+                        f"width computed by division is a float: use //, e.g. 784 // 2")
+    if value < 1:
+        raise ValueError(f"Dense needs {name} ≥ 1, got {name}={value!r}")
+    return int(value)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -124,6 +134,8 @@ class Sigmoid(Layer):
     sigmoid passes almost no gradient back, and stacks of them learn slowly.
     """
 
+    caches = ("p",)
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         """σ(x), elementwise."""
         return sigmoid(x)
@@ -135,11 +147,14 @@ class Sigmoid(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout · p (1 − p)``."""
+        self._check_dout(dout, self.p.shape)
         return dout * self.p * (1.0 - self.p)
 
 
 class Tanh(Layer):
     """``out = tanh(x)``, range (−1, 1); backward: ``dx = dout · (1 − out²)``."""
+
+    caches = ("out",)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """tanh(x), elementwise."""
@@ -152,6 +167,7 @@ class Tanh(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout · (1 − out²)``."""
+        self._check_dout(dout, self.out.shape)
         return dout * (1.0 - self.out**2)
 
 
@@ -162,6 +178,8 @@ class ReLU(Layer):
     output 0 there (and as PyTorch).  A unit whose input is negative for every sample
     passes no gradient at all: a "dead" ReLU.
     """
+
+    caches = ("mask",)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """max(x, 0), elementwise."""
@@ -174,6 +192,7 @@ class ReLU(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout`` where the input was positive, 0 elsewhere."""
+        self._check_dout(dout, self.mask.shape)
         return dout * self.mask  # a product, not np.where: no per-element branch
 
 
@@ -211,6 +230,8 @@ class Softmax(Layer):
     pixels that sum to 784 × 0.13 on average): see question 2 in ``docs/questions.md``.
     """
 
+    caches = ("out",)
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         """softmax(x) over each row."""
         return softmax(x)
@@ -222,6 +243,7 @@ class Softmax(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``out · (dout − Σ_j dout_j out_j)`` row by row."""
+        self._check_dout(dout, self.out.shape)
         dot = (dout * self.out).sum(axis=1, keepdims=True)
         return self.out * (dout - dot)
 
@@ -256,6 +278,8 @@ class Standardize(Layer):
     ``mu`` and ``sigma``: the paired ``Destandardize`` needs them on the way out.
     """
 
+    caches = ("x_hat", "mu", "sigma")
+
     def __init__(self, eps: float = 1e-12) -> None:
         self.eps = eps
 
@@ -272,6 +296,7 @@ class Standardize(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``(dout − mean(dout) − x̂ · mean(dout · x̂)) / sigma``, row by row."""
+        self._check_dout(dout, self.x_hat.shape)
         mean_dout = dout.mean(axis=1, keepdims=True)
         mean_dout_x_hat = (dout * self.x_hat).mean(axis=1, keepdims=True)
         return (dout - mean_dout - self.x_hat * mean_dout_x_hat) / self.sigma
