@@ -116,6 +116,59 @@ PIXELS = (X * 255).round()
 INT64 = PIXELS.astype(np.int64)
 LINEAR = dict(network=lambda: Sequential([Dense(16, 16)], seed=0), x=sparse() * 3)
 CASES = [
+    # --- one rule for integers: uint8 = pixels 0..255, scaled; other integer types refused ---
+    case("fit on int64 pixels", TypeError,
+         ["x has integer dtype int64", "only uint8", "astype(np.float32) / 255"],
+         lambda: train(INT64)),
+    case("fit on int32 targets", TypeError, ["y (the targets) has integer dtype int32"],
+         lambda: train(X, PIXELS.astype(np.int32))),
+    case("fit validating on int64 pixels", TypeError, ["validation x has integer dtype int64"],
+         lambda: train(X, validation_data=INT64)),
+    case("evaluate on int64 pixels", TypeError, ["x has integer dtype int64", "only uint8"],
+         lambda: evaluate(model(), MSE(), INT64)),
+    case("forward on int16 pixels", TypeError, ["input has integer dtype int16", "only uint8"],
+         lambda: model().forward(PIXELS.astype(np.int16))),
+    case("fit on booleans", TypeError, ["x has dtype bool", "astype(np.float32)"],
+         lambda: train(X > 0.5)),
+    # --- data checked before the first step, rows named as the data counts them ---
+    case("NaN in row 700 of 1000", ValueError, ["x contains NaN or inf in 1 row(s) (first: [700])"],
+         lambda: train(with_nan(data(1000), 700), shuffle=False)),
+    case("inf in row 5 of the validation inputs", ValueError,
+         ["validation x contains NaN or inf", "[5]"],
+         lambda: train(X, validation_data=with_nan(data(16), 5, value=np.inf))),
+    case("NaN targets", ValueError,
+         ["y (the targets) contains NaN or inf in 1 row(s) (first: [9])", "whatever the model"],
+         lambda: train(X, with_nan(X, 9))),
+    case("predict with NaN in row 1500, in chunks of 1024", ValueError, ["first: [1500]"],
+         lambda: model().predict(with_nan(data(2000), 1500))),
+    case("validation x and y that do not pair up", ValueError,
+         ["validation x has 16 samples but validation y has 10", "pair up"],
+         lambda: train(X, validation_data=(data(16), data(10)))),
+    case("validation inputs alone for a model with targets", ValueError,
+         ["validation_data must be the pair (x_val, y_val)", "its own inputs"],
+         lambda: train(X, X[:, ::-1].copy(), validation_data=data(16))),
+    case("validation data with other features", ValueError,
+         ["validation x has 7 features per sample but the training x has 8"],
+         lambda: train(X, validation_data=data(16, d=7))),
+    case("validation_data of three arrays", ValueError,
+         ["x_val or the pair (x_val, y_val), got 3 items"],
+         lambda: train(X, validation_data=(X, X, X))),
+    case("an empty validation set", ValueError, ["validation x has no samples"],
+         lambda: train(X, validation_data=X[:0])),
+    case("evaluate on x and y that do not pair up", ValueError, ["x has 64 samples but y has 10"],
+         lambda: evaluate(model(), MSE(), X, X[:10])),
+    case("evaluate on no samples", ValueError, ["x has no samples"],
+         lambda: evaluate(model(), MSE(), X[:0])),
+    case("fractional epochs", ValueError, ["epochs must be a whole number ≥ 1"],
+         lambda: train(X, epochs=2.5)),
+    case("batch size 0", ValueError, ["batch_size must be a whole number ≥ 1"],
+         lambda: train(X, batch_size=0)),
+    case("a negative seed", ValueError, ["seed must be a whole number ≥ 0, got -1"],
+         lambda: train(X, seed=-1)),
+    case("evaluate in batches of 0", ValueError, ["batch_size must be a whole number ≥ 1"],
+         lambda: evaluate(model(), MSE(), X, batch_size=0)),
+    case("predict in chunks of 0", ValueError, ["batch_size must be a whole number ≥ 1"],
+         lambda: model().predict(X, batch_size=0)),
     # --- layers: widths, and backward in the wrong order or with the wrong shape ---
     case("Dense(2.5, 5)", TypeError, ["whole numbers", "n_in=2.5", "//"], lambda: Dense(2.5, 5)),
     case("Dense(784 / 2, 5)", TypeError, ["n_in=392.0"], lambda: Dense(784 / 2, 5)),
@@ -143,6 +196,13 @@ CASES = [
          backward_with(ReLU(), (3, 4))),
     case("Dense.backward with a dout of the wrong width", ShapeError,
          ["dout of shape (4, 3)", "output (4, 5)"], backward_with(Dense(3, 5), (4, 3))),
+    # --- the models' own arguments ---
+    case("an architecture given as a number", TypeError,
+         ["architecture must be a string", "784-100-50-100-784"], lambda: dense_autoencoder(784)),
+    case("VAE.sample(2.5)", ValueError,
+         ["n (the number of images) must be a whole number ≥ 0, got 2.5"],
+         lambda: dense_vae("8-6-2").sample(2.5)),
+    case("VAE.sample(-1)", ValueError, ["got -1"], lambda: dense_vae("8-6-2").sample(-1)),
 ]
 
 
@@ -153,5 +213,29 @@ def test_bad_input_gives_one_clear_error(call, error, words):
     message = str(info.value)
     for word in words:
         assert word in message, f"{word!r} missing from {message!r}"
+
+
+def test_uint8_pixels_mean_the_same_in_fit_evaluate_forward_and_predict():
+    pixels = (data() * 255).round().astype(np.uint8)
+    scaled = pixels.astype(np.float32) / 255
+    a, b = model(), model()
+    np.testing.assert_allclose(a.forward(pixels), b.forward(scaled), rtol=1e-6)
+    np.testing.assert_allclose(a.predict(pixels), b.predict(scaled), rtol=1e-6)
+    assert evaluate(a, BCE(), pixels)["loss"] == pytest.approx(evaluate(b, BCE(), scaled)["loss"])
+    ha, hb = (fit(network, x, loss=BCE(), optimizer=Adam(1e-2), epochs=2, validation_data=x,
+                  verbose=False) for network, x in ((a, pixels), (b, scaled)))
+    np.testing.assert_allclose(ha["val_loss"], hb["val_loss"], rtol=1e-5)
+    assert ha["loss"][0] < 1  # pixels scaled: an unscaled 0..255 target would not pass BCE's check
+
+
+def test_a_list_of_x_val_and_y_val_is_a_pair_too():
+    y = X[:, ::-1].copy()  # targets that are not the inputs: scoring against x_val would differ
+    network = model()
+    against_y = evaluate(network, MSE(), X, y)["loss"]
+    against_x = evaluate(network, MSE(), X)["loss"]
+    history = fit(network, X, y, loss=MSE(), optimizer=SGD(1e-30), validation_data=[X, y],
+                  verbose=False)  # lr 1e-30: θ stays, so val_loss is the loss before training
+    assert history["val_loss"][0] == pytest.approx(against_y, rel=1e-5)
+    assert abs(against_y - against_x) > 1e-3
 
 

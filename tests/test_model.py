@@ -137,10 +137,14 @@ def test_wrong_input_width_names_both_shapes():
         model.forward(np.zeros((2, 28, 28), dtype=np.float32))
 
 
-def test_raw_uint8_pixels_are_refused_with_the_fix():
+def test_uint8_pixels_are_scaled_and_other_integers_refused_with_the_fix():
     model = Sequential([Dense(4, 2)])
-    with pytest.raises(TypeError, match=r"uint8.*0\.\.255.*x / 255"):
-        model.forward(np.full((1, 4), 200, dtype=np.uint8))
+    pixels = np.array([[0, 51, 200, 255]], dtype=np.uint8)
+    scaled = pixels.astype(np.float32) / 255
+    np.testing.assert_allclose(model.forward(pixels), model.forward(scaled), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(pixels), model.predict(scaled), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"int64.*only uint8.*0\.\.255.*astype\(np.float32\) / 255"):
+        model.forward(pixels.astype(np.int64))
 
 
 def test_nan_input_is_refused_naming_the_rows():

@@ -108,7 +108,7 @@ def test_early_stopping_needs_the_monitored_key():
     [
         ({"x": np.zeros(5)}, "2-D array"),
         ({"y": np.zeros((3, 8))}, "64 samples but y has 3"),
-        ({"epochs": 0}, "epochs and batch_size"),
+        ({"epochs": 0}, "epochs must be a whole number ≥ 1, got 0"),
     ],
 )
 def test_bad_arguments_are_explained(kwargs, message):

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tinyae.layers import Dense, Layer, ShapeError
+from tinyae.safeguards import check_batch, check_count
 from tinyae.text import format_table
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -116,35 +117,6 @@ def _detached_message(index: int, layer: Any, name: str) -> str:
     )
 
 
-def check_batch(x: Any, n_in: int | None, dtype: np.dtype) -> np.ndarray:
-    """Return ``x`` as a ``(N, n_in)`` array of ``dtype``, or raise a clear error.
-
-    Catches the classic input mistakes before they turn into silently wrong numbers:
-    integer pixels 0..255, the wrong number of features, NaN or inf values.
-    """
-    x = np.asarray(x)
-    if x.dtype.kind in "ui":
-        raise TypeError(
-            f"input has integer dtype {x.dtype} (raw pixels 0..255?); convert it to "
-            f"floats in [0, 1] first, e.g. x = x / 255, or load_mnist(dtype='float32')"
-        )
-    if x.dtype.kind != "f":
-        raise TypeError(f"input must be a float array, got dtype {x.dtype}")
-    if x.ndim != 2 or (n_in is not None and x.shape[1] != n_in):
-        raise ShapeError(
-            f"model expects input of shape (N, {n_in}), got {x.shape}; "
-            f"flatten images to rows first, e.g. x.reshape(len(x), -1)"
-        )
-    x = x.astype(dtype, copy=False)
-    if not np.isfinite(x).all():
-        rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
-        raise ValueError(
-            f"input contains NaN or inf in {len(rows)} row(s) (first: {rows[:5].tolist()}); "
-            f"remove or fix those samples before training"
-        )
-    return x
-
-
 class Sequential:
     """A stack of layers: ``out = layer_L(… layer_2(layer_1(x)))``.
 
@@ -200,6 +172,7 @@ class Sequential:
     def forward(self, x: np.ndarray, check: bool = True) -> np.ndarray:
         """Run the batch through the layers, caching for ``backward``: ``(N, n_in) → (N, n_out)``.
 
+        uint8 pixels 0..255 are scaled to [0, 1]; other integer dtypes are refused.
         ``check=False`` skips the input checks of ``check_batch``: a composite model
         passes it for a part whose input is another part's output, not data — NaN
         there means diverging weights (``fit`` reports that), not bad samples.  The
@@ -222,12 +195,16 @@ class Sequential:
         return dout
 
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """The output for ``x`` without caching anything, in chunks of ``batch_size`` rows."""
+        """The output for ``x`` without caching anything, in chunks of ``batch_size`` rows.
+
+        uint8 pixels 0..255 are scaled to [0, 1], as in ``forward``.
+        """
         x = np.asarray(x)
+        check_count("batch_size", batch_size)
         check_views(self.layers)
         chunks = []
         for start in range(0, max(len(x), 1), batch_size):
-            out = check_batch(x[start : start + batch_size], self.n_in, self.dtype)
+            out = check_batch(x[start : start + batch_size], self.n_in, self.dtype, first_row=start)
             for layer in self.layers:
                 out = layer.apply(out)
             chunks.append(out)

@@ -17,6 +17,9 @@ terms of its own (the VAE's KL) also has ``penalties()``: one ``Penalty`` per te
 the last forward, which ``fit`` adds to the loss and records under the term's name.
 Each penalty computed its value and its gradient together; the model's ``backward``
 adds that gradient where the term enters the network.
+
+``fit`` checks the data before the first step (``check_data``), so that bad data is
+refused at once, not found epochs later inside a batch.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ import numpy as np
 
 from tinyae.losses import Loss
 from tinyae.optim import Optimizer
+from tinyae.safeguards import (
+    as_float_batch,
+    check_count,
+    check_data,
+    check_fit_arguments,
+    nan_message,
+    split_validation,
+)
 
 
 class TrainingError(RuntimeError):
@@ -139,17 +150,6 @@ class EarlyStopping(Callback):
                 model.params[...] = self.best_params
 
 
-def as_float_batch(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A batch as floats of ``dtype``; uint8 pixels 0..255 are scaled to [0, 1].
-
-    Keeping images as uint8 until this point stores full MNIST in 47 MB instead of
-    188 MB (float32); scaling one batch at a time costs almost nothing.
-    """
-    if x.dtype == np.uint8:
-        return x.astype(dtype) * dtype.type(1 / 255)
-    return x.astype(dtype, copy=False)
-
-
 def batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
     """Index arrays for consecutive batches of ``range(n)``, shuffled by ``rng`` if given."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
@@ -172,8 +172,11 @@ def evaluate(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None = None,
              batch_size: int = 1000, metrics: dict[str, Loss] | None = None) -> dict[str, float]:
     """Mean loss terms (and metrics) over ``x`` in batches, without training.
 
+    ``x (N, D_in)``, ``y (N, D_out)`` (default ``x``), checked as ``fit`` checks them.
     Returns e.g. ``{"loss": …}`` or, for a VAE, ``{"loss": …, "recon": …, "kl": …}``.
     """
+    check_data(x, y)
+    check_count("batch_size", batch_size)
     totals: dict[str, float] = {}
     for idx in batches(len(x), batch_size, rng=None):
         xb = as_float_batch(x[idx], model.dtype)
@@ -204,13 +207,16 @@ def fit(
 ) -> History:
     """Train ``model`` on ``x`` (target ``y``, or ``x`` itself when ``y`` is None).
 
-    Shapes: ``x (N, D_in)``, ``y (N, D_out)``; uint8 arrays are pixels, scaled per batch.
-    ``validation_data`` is ``x_val`` or ``(x_val, y_val)``.  ``metrics`` maps names to
-    losses reported alongside (e.g. ``{"mse": MSE()}``).  Shuffling draws from
-    ``np.random.default_rng(seed)``.  Returns the ``History``; raises ``TrainingError``
-    (before the bad update is applied) if the loss becomes NaN or inf.
+    Shapes: ``x (N, D_in)``, ``y (N, D_out)``: floats, or uint8 pixels 0..255, which are
+    scaled to [0, 1] batch by batch (other integer arrays are refused, see ``check_data``).
+    ``validation_data`` is ``x_val`` or ``(x_val, y_val)`` (with targets ``y``, it must
+    be the pair).  ``metrics`` maps names to losses reported alongside (e.g.
+    ``{"mse": MSE()}``).  Shuffling draws from ``np.random.default_rng(seed)``.
+
+    Returns the ``History``; raises ``TrainingError`` (before the bad update is applied)
+    if the loss becomes NaN or inf.
     """
-    _check_fit_arguments(x, y, epochs, batch_size)
+    check_fit_arguments(x, y, epochs, batch_size, validation_data, seed)
     rng = np.random.default_rng(seed) if shuffle else None
     history, step = History(), 0
     for callback in callbacks:
@@ -222,7 +228,7 @@ def fit(
                 callback.on_batch_begin(model, step)
             terms = _train_step(model, x, y, idx, loss, optimizer, metrics)
             if not math.isfinite(terms["loss"]):
-                raise TrainingError(_nan_message(terms, epoch, step, model, optimizer), history)
+                raise TrainingError(nan_message(terms, epoch, step, model, optimizer), history)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * len(idx)
             step += 1
@@ -257,32 +263,9 @@ def _train_step(model: Any, x: np.ndarray, y: np.ndarray | None, idx: np.ndarray
 
 
 def _validate(model: Any, loss: Loss, data: Any, metrics: dict[str, Loss] | None) -> dict[str, float]:
-    x_val, y_val = data if isinstance(data, tuple) else (data, None)
-    return {f"val_{key}": value for key, value in evaluate(model, loss, x_val, y_val, metrics=metrics).items()}
-
-
-def _check_fit_arguments(x: np.ndarray, y: np.ndarray | None, epochs: int, batch_size: int) -> None:
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
-        raise ValueError(f"x must be a 2-D array (N samples, D features), got {getattr(x, 'shape', type(x))}")
-    if y is not None and len(y) != len(x):
-        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must pair up row by row")
-    if len(x) == 0:
-        raise ValueError("x has no samples")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be ≥ 1, got epochs={epochs}, batch_size={batch_size}")
-
-
-def _nan_message(terms: dict[str, float], epoch: int, step: int, model: Any, optimizer: Optimizer) -> str:
-    weights = (
-        "the weights are still finite (that update was not applied)"
-        if np.isfinite(model.params).all()
-        else "the weights themselves have overflowed: reload a saved model or start again"
-    )
-    return (
-        f"the loss became {terms['loss']} at epoch {epoch + 1}, batch {step + 1}, so training "
-        f"stopped; {weights}. Usual causes: a learning rate too large for this model "
-        f"({optimizer!r}: try 10× smaller), inputs not scaled to [0, 1], or NaN in the data."
-    )
+    x_val, y_val = split_validation(data)
+    terms = evaluate(model, loss, x_val, y_val, metrics=metrics)
+    return {f"val_{key}": value for key, value in terms.items()}
 
 
 def _progress_line(epoch: int, epochs: int, n: int, record: dict[str, float]) -> str:

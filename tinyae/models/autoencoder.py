@@ -42,6 +42,9 @@ class Autoencoder(EncoderDecoder):
 
 def parse_spec(spec: str) -> list[int]:
     """``"784-100-50-100-784"`` → ``[784, 100, 50, 100, 784]``, with clear errors."""
+    if not isinstance(spec, str):
+        raise TypeError(f"architecture must be a string of layer widths joined by '-', e.g. "
+                        f"'784-100-50-100-784', got {spec!r}")
     try:
         widths = [int(part) for part in spec.replace(",", "-").split("-")]
     except ValueError:

@@ -69,6 +69,7 @@ from tinyae.model import Sequential
 from tinyae.models.autoencoder import parse_spec
 from tinyae.models.base import EncoderDecoder
 from tinyae.registry import lookup
+from tinyae.safeguards import check_count
 
 
 def _kl_scale(shape: tuple[int, int], reduction: str) -> float:
@@ -244,6 +245,7 @@ class VAE(EncoderDecoder):
         ``rng``: a Generator or a seed; by default the VAE's own Generator (which then
         also moves on the noise of later training steps).
         """
+        check_count("n (the number of images)", n, minimum=0)
         rng = self.rng if rng is None else np.random.default_rng(rng)
         return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype))
 
