@@ -36,6 +36,7 @@ from tinyae.layers import ShapeError
 from tinyae.model import DetachedParameterError
 from tinyae.models import dense_autoencoder
 from tinyae.models.vae import VAE, dense_vae
+from tinyae.safeguards import START_SAMPLES, FirstLoss, divergence, saturated_share
 from tinyae.schedules import KLAnnealing
 
 
@@ -169,6 +170,16 @@ CASES = [
          lambda: evaluate(model(), MSE(), X, batch_size=0)),
     case("predict in chunks of 0", ValueError, ["batch_size must be a whole number ≥ 1"],
          lambda: model().predict(X, batch_size=0)),
+    # --- divergence with a finite loss ---
+    case("BCE with Adam(1000): the sigmoids saturate", TrainingError,
+         ["diverged in epoch 1", "100% of the outputs are stuck at exactly 0", "10× smaller"],
+         lambda: diverge(dense_autoencoder("16-8-16"), BCE(), Adam(1000))),
+    case("MSE with Adam(1000): the loss falls, the outputs are stuck", TrainingError,
+         ["diverged", "stuck at exactly 0 or ±1"],
+         lambda: diverge(dense_autoencoder("16-8-16"), MSE(), Adam(1000))),
+    case("a linear model whose loss climbs 300× and stays finite", TrainingError,
+         ["diverged in epoch 1", "more than 4×", "largest weight"],
+         lambda: diverge(LINEAR["network"](), MSE(), SGD(5.0), LINEAR["x"])),
     # --- layers: widths, and backward in the wrong order or with the wrong shape ---
     case("Dense(2.5, 5)", TypeError, ["whole numbers", "n_in=2.5", "//"], lambda: Dense(2.5, 5)),
     case("Dense(784 / 2, 5)", TypeError, ["n_in=392.0"], lambda: Dense(784 / 2, 5)),
@@ -239,3 +250,70 @@ def test_a_list_of_x_val_and_y_val_is_a_pair_too():
     assert abs(against_y - against_x) > 1e-3
 
 
+def test_training_errors_carry_the_epoch_that_diverged():
+    with pytest.raises(TrainingError) as info:
+        diverge(LINEAR["network"](), MSE(), SGD(5.0), LINEAR["x"])
+    assert info.value.history.epochs == 1  # the diverged epoch is in the History, to be seen
+
+
+def test_a_vae_is_judged_by_its_reconstruction_while_its_kl_weight_rises():
+    """KL annealing to β = 1000 lifts the loss far above its start; the reconstruction falls."""
+    vae = dense_vae("16-12-2", output="identity", seed=0)
+    annealing = KLAnnealing(lambda t: min(1000.0, t * 50.0))
+    history = fit(vae, sparse(), loss=MSE(reduction="batchmean"), optimizer=Adam(1e-2), epochs=6,
+                  batch_size=32, callbacks=[annealing], verbose=False)
+    assert history.epochs == 6
+    assert max(history["loss"]) > 4 * history["recon"][0]  # the loss alone would count as diverged
+    assert history["recon"][-1] < history["recon"][0]
+
+
+def test_a_slow_all_sigmoid_sgd_run_is_not_divergence():
+    """Question 1's network with plain SGD hardly moves from its start for epochs."""
+    network = dense_autoencoder("16-12-8-12-16", hidden="sigmoid")
+    history = fit(network, sparse(), loss=BCE(), optimizer=SGD(0.01), epochs=8, batch_size=32,
+                  verbose=False)
+    assert history.epochs == 8 and max(history["loss"]) / min(history["loss"]) < 1.05
+
+
+def first_at(loss):
+    """A ``FirstLoss`` that saw ``loss`` over its first samples."""
+    first = FirstLoss()
+    first.add({"loss": loss}, START_SAMPLES)
+    return first
+
+
+@pytest.mark.parametrize("rise, diverged",
+                         [(0.5, False), (1.02, False), (3.9, False), (4.1, True), (40, True)])
+def test_a_loss_more_than_4x_its_start_is_divergence(rise, diverged):
+    message = divergence({"loss": 0.5 * rise}, first_at(0.5), 2, model(), SGD(0.1), X)
+    assert (message is not None) == diverged
+    if diverged:
+        assert f"from 0.5 at the start to {0.5 * rise:.4g} ({rise:.3g}×, more than 4×)" in message
+        assert "diverged in epoch 3" in message and "SGD(lr=0.1" in message
+
+
+def test_saturated_outputs_are_divergence_even_when_the_loss_fell():
+    network = model()
+    assert saturated_share(network, X) == 0
+    assert divergence({"loss": 0.1}, first_at(0.5), 0, network, SGD(1), X) is None
+    network.layers[2].W[...] = 1e4  # every output sigmoid now sits at exactly 1 (or 0)
+    assert saturated_share(network, X) >= 0.99
+    message = divergence({"loss": 0.1}, first_at(0.5), 0, network, SGD(1), X)
+    assert "0.2×" in message and "of the outputs are stuck at exactly 0 or ±1" in message
+
+
+def test_where_training_started_is_the_mean_over_the_first_64_samples_or_more():
+    first = FirstLoss()
+    for loss, n in [(1.0, 16), (3.0, 16), (2.0, 32), (100.0, 32)]:  # the 4th batch comes too late
+        first.add({"loss": loss}, n)
+    assert first.samples == 64 and first.loss == pytest.approx((16 + 48 + 64) / 64)
+    vae_like = FirstLoss()
+    vae_like.add({"loss": 9.0, "recon": 3.0, "kl": 6.0}, 128)
+    assert vae_like.loss == 3.0  # a model with penalties: its recon
+
+
+def test_identity_layers_and_single_sample_batches_do_not_trip_the_checks():
+    network = Sequential([Dense(8, 8), Identity()], seed=0)
+    history = fit(network, X, loss=MSE(), optimizer=SGD(0.05), epochs=2, batch_size=1,
+                  verbose=False)
+    assert history.epochs == 2 and history["loss"][-1] < history["loss"][0]

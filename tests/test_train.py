@@ -81,7 +81,7 @@ def test_nan_loss_stops_training_with_a_clear_message_and_keeps_finite_weights()
     x = data() * 1e3  # MSE on huge targets with a huge learning rate diverges
     model = Sequential([Dense(8, 8)], seed=0)
     with pytest.raises(TrainingError, match=r"loss became (nan|inf) at epoch \d+, batch \d+.*learning rate") as info:
-        fit(model, x, loss=MSE(), optimizer=SGD(10.0), epochs=50, verbose=False)
+        fit(model, x, loss=MSE(), optimizer=SGD(10.0), epochs=50, batch_size=8, verbose=False)
     assert np.isfinite(model.params).all()
     assert isinstance(info.value.history, History)
 

@@ -11,8 +11,15 @@ pair up), the validation data, the counts — so that a mistake surfaces at once
 the rows as the data counts them and whether inputs or targets are at fault, not epochs
 later inside a batch.
 
-During training, ``fit`` stops with a ``TrainingError`` when the loss of a batch
-becomes NaN or inf (``nan_message``; that update is not applied).
+During training, ``fit`` stops with a ``TrainingError`` when a run goes wrong in one of
+two ways; the messages are made here:
+
+* the loss of a batch becomes NaN or inf (``nan_message``; that update is not applied);
+* an epoch ends diverged although its loss stayed finite (``divergence``): the loss
+  far above where training started, or the outputs stuck at exactly 0 or 1 — the
+  weights have blown up, and training cannot recover.  This costs one small
+  prediction per epoch and, per batch, only a running sum while the first
+  ``START_SAMPLES`` samples go by (``FirstLoss``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,20 @@ import numpy as np
 
 from tinyae.layers import ShapeError
 from tinyae.optim import Optimizer
+
+# An epoch ends "diverged", even with a finite loss, if either holds:
+# * its loss is more than DIVERGED times the loss where training started.  Healthy runs end
+#   their epochs at most 1.02× above it (a plateau sits at 1×); a VAE, whose loss rises with
+#   its KL weight, is judged by its reconstruction, which at worst climbs to the mean image's
+#   (< 3× a trained VAE's, if training goes on with a far larger KL weight);
+# * SATURATED or more of its outputs on the first PROBE_SAMPLES samples are exactly 0 or ±1:
+#   saturated sigmoids (or dead ReLUs) pass no gradient back, so training cannot recover.
+#   Healthy runs stay below 0.1 %; every diverged run measured had 100 %.
+DIVERGED = 4.0
+SATURATED = 0.99
+START_SAMPLES = 64  # "where it started": the mean loss over at least this many first samples
+PROBE_SAMPLES = 64
+
 
 # --- data entering a model ---------------------------------------------------------
 
@@ -153,6 +174,60 @@ def check_data(x: Any, y: Any = None, prefix: str = "") -> None:
 
 
 # --- while training -----------------------------------------------------------------
+
+class FirstLoss:
+    """Where training started: the mean loss over the first ``START_SAMPLES`` samples or more.
+
+    More than one batch when batches are small, so that one easy sample is not the mark.
+    For a model with penalties it follows ``recon``: the penalties' weights may change.
+    """
+
+    def __init__(self) -> None:
+        self.total, self.samples = 0.0, 0
+
+    def add(self, terms: dict[str, float], n: int) -> None:
+        """Count one batch of ``n`` samples, while fewer than ``START_SAMPLES`` were seen."""
+        if self.samples < START_SAMPLES:
+            self.total += terms.get("recon", terms["loss"]) * n
+            self.samples += n
+
+    @property
+    def loss(self) -> float:
+        """The mean of what was counted."""
+        return self.total / self.samples
+
+
+def divergence(record: dict[str, float], first: FirstLoss, epoch: int, model: Any,
+               optimizer: Optimizer, x: np.ndarray) -> str | None:
+    """Why the epoch ended diverged (see ``DIVERGED`` and ``SATURATED``), or None if it did not.
+
+    One prediction for ``PROBE_SAMPLES`` samples of ``x`` per epoch; nothing per batch.
+    """
+    key = "recon" if "recon" in record else "loss"
+    rise = record[key] / first.loss if first.loss > 0 else 1.0
+    stuck = saturated_share(model, x[:PROBE_SAMPLES])
+    if rise <= DIVERGED and stuck < SATURATED:
+        return None
+    limit = f", more than {DIVERGED:g}×" if rise > DIVERGED else ""
+    symptoms = [f"the {key} went from {first.loss:.4g} at the start to {record[key]:.4g} "
+                f"({rise:.3g}×{limit})"]
+    if stuck >= SATURATED:
+        symptoms.append(f"{stuck:.0%} of the outputs are stuck at exactly 0 or ±1, where saturated "
+                        f"units (or dead ReLUs) pass no gradient back")
+    return (f"training diverged in epoch {epoch + 1} although the loss stayed finite: "
+            f"{'; '.join(symptoms)}; the largest weight is {np.abs(model.params).max():.3g}. The "
+            f"weights have blown up and training cannot recover from there, so it stopped: usually "
+            f"the learning rate is too large for this model ({optimizer!r}: try 10× smaller).")
+
+
+def saturated_share(model: Any, x: np.ndarray) -> float:
+    """The share of the model's outputs for ``x`` exactly 0, 1 or −1 (0 without ``predict``)."""
+    if not hasattr(model, "predict"):
+        return 0.0
+    with np.errstate(all="ignore"):  # the weights of a diverged model overflow on the way
+        p = model.predict(x)
+    return float(np.mean((p == 0) | (np.abs(p) == 1)))
+
 
 def nan_message(terms: dict[str, float], epoch: int, step: int, model: Any,
                 optimizer: Optimizer) -> str:

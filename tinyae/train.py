@@ -18,8 +18,9 @@ the last forward, which ``fit`` adds to the loss and records under the term's na
 Each penalty computed its value and its gradient together; the model's ``backward``
 adds that gradient where the term enters the network.
 
-``fit`` checks the data before the first step (``check_data``), so that bad data is
-refused at once, not found epochs later inside a batch.
+When training goes wrong, ``fit`` says so instead of returning a broken model: the data
+is checked before the first step (``check_data``), and a loss that becomes NaN or inf
+or ends an epoch far above where it started raises ``TrainingError``.
 """
 
 from __future__ import annotations
@@ -36,17 +37,19 @@ import numpy as np
 from tinyae.losses import Loss
 from tinyae.optim import Optimizer
 from tinyae.safeguards import (
+    FirstLoss,
     as_float_batch,
     check_count,
     check_data,
     check_fit_arguments,
+    divergence,
     nan_message,
     split_validation,
 )
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (the loss became NaN or inf); ``history`` holds what was done."""
+    """Training went wrong (a NaN or inf loss, or divergence); ``history`` holds what was done."""
 
     def __init__(self, message: str, history: "History") -> None:
         super().__init__(message)
@@ -213,12 +216,15 @@ def fit(
     be the pair).  ``metrics`` maps names to losses reported alongside (e.g.
     ``{"mse": MSE()}``).  Shuffling draws from ``np.random.default_rng(seed)``.
 
-    Returns the ``History``; raises ``TrainingError`` (before the bad update is applied)
-    if the loss becomes NaN or inf.
+    Returns the ``History``.  Raises ``TrainingError`` if the loss becomes NaN or inf
+    (before that update is applied), or if an epoch's loss ends more than ``DIVERGED``
+    times above where training started (the mean over the first ``START_SAMPLES``
+    samples; for a model with penalties, whose weights may change during training, its
+    ``recon``).
     """
     check_fit_arguments(x, y, epochs, batch_size, validation_data, seed)
     rng = np.random.default_rng(seed) if shuffle else None
-    history, step = History(), 0
+    history, step, first = History(), 0, FirstLoss()
     for callback in callbacks:
         callback.on_train_begin(model)
     for epoch in range(epochs):
@@ -232,6 +238,7 @@ def fit(
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * len(idx)
             step += 1
+            first.add(terms, len(idx))
         record = {key: value / len(x) for key, value in sums.items()}
         if validation_data is not None:
             record.update(_validate(model, loss, validation_data, metrics))
@@ -243,6 +250,9 @@ def fit(
             print(_progress_line(epoch, epochs, len(x), record), file=sys.stdout, flush=True)
         if any(callback.stop_training for callback in callbacks):
             break
+        diverged = divergence(record, first, epoch, model, optimizer, x)
+        if diverged:
+            raise TrainingError(diverged, history)
     return history
 
 
