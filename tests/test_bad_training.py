@@ -250,6 +250,26 @@ def test_a_list_of_x_val_and_y_val_is_a_pair_too():
     assert abs(against_y - against_x) > 1e-3
 
 
+class Raise(Callback):
+    """Raises ``error`` at the start of batch ``at`` (counted over the run)."""
+
+    def __init__(self, error, at):
+        self.error, self.at = error, at
+
+    def on_batch_begin(self, model, step):
+        if step == self.at:
+            raise self.error
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), KeyError("a callback's own bug")])
+def test_whatever_stops_fit_carries_the_finished_epochs(error):
+    with pytest.raises(type(error)) as info:  # the same exception, not a wrapper
+        train(X, epochs=5, batch_size=16, validation_data=X, callbacks=[Raise(error, at=9)])
+    history = info.value.history  # 4 batches per epoch: batch 9 is in epoch 3
+    assert history.epochs == 2 and len(history["val_loss"]) == 2
+    assert info.value is error
+
+
 def test_training_errors_carry_the_epoch_that_diverged():
     with pytest.raises(TrainingError) as info:
         diverge(LINEAR["network"](), MSE(), SGD(5.0), LINEAR["x"])

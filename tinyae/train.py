@@ -19,8 +19,10 @@ Each penalty computed its value and its gradient together; the model's ``backwar
 adds that gradient where the term enters the network.
 
 When training goes wrong, ``fit`` says so instead of returning a broken model: the data
-is checked before the first step (``check_data``), and a loss that becomes NaN or inf
-or ends an epoch far above where it started raises ``TrainingError``.
+is checked before the first step (``check_data``), a loss that becomes NaN or inf or
+ends an epoch far above where it started raises ``TrainingError``, and any exception
+that stops ``fit`` (Ctrl-C, a callback's error, …) carries the finished epochs as its
+``history``.
 """
 
 from __future__ import annotations
@@ -220,11 +222,29 @@ def fit(
     (before that update is applied), or if an epoch's loss ends more than ``DIVERGED``
     times above where training started (the mean over the first ``START_SAMPLES``
     samples; for a model with penalties, whose weights may change during training, its
-    ``recon``).
+    ``recon``).  Whatever exception stops ``fit`` — also Ctrl-C (``KeyboardInterrupt``)
+    or a callback's error — leaves with ``error.history``, the finished epochs; the model
+    keeps the updates made until then.
     """
     check_fit_arguments(x, y, epochs, batch_size, validation_data, seed)
+    history = History()
+    try:
+        _train(model, x, y, history, loss=loss, optimizer=optimizer, epochs=epochs,
+               batch_size=batch_size, shuffle=shuffle, validation_data=validation_data,
+               metrics=metrics, callbacks=callbacks, seed=seed, verbose=verbose)
+    except BaseException as error:  # the finished epochs must not be lost with the run
+        error.history = history  # type: ignore[attr-defined]
+        raise
+    return history
+
+
+def _train(model: Any, x: np.ndarray, y: np.ndarray | None, history: History, *, loss: Loss,
+           optimizer: Optimizer, epochs: int, batch_size: int, shuffle: bool, validation_data: Any,
+           metrics: dict[str, Loss] | None, callbacks: Sequence[Callback], seed: int,
+           verbose: bool) -> None:
+    """``fit``'s loop over epochs and batches; each epoch's record goes into ``history``."""
     rng = np.random.default_rng(seed) if shuffle else None
-    history, step, first = History(), 0, FirstLoss()
+    step, first = 0, FirstLoss()
     for callback in callbacks:
         callback.on_train_begin(model)
     for epoch in range(epochs):
@@ -253,7 +273,6 @@ def fit(
         diverged = divergence(record, first, epoch, model, optimizer, x)
         if diverged:
             raise TrainingError(diverged, history)
-    return history
 
 
 def _train_step(model: Any, x: np.ndarray, y: np.ndarray | None, idx: np.ndarray, loss: Loss,
