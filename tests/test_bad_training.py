@@ -180,6 +180,29 @@ CASES = [
     case("a linear model whose loss climbs 300× and stays finite", TrainingError,
          ["diverged in epoch 1", "more than 4×", "largest weight"],
          lambda: diverge(LINEAR["network"](), MSE(), SGD(5.0), LINEAR["x"])),
+    # --- a layer belongs to one model ---
+    case("the same Dense twice in one Sequential", ValueError,
+         ["layers 0 and 1 are the same Dense", "build a new Dense"],
+         lambda: Sequential([Dense(8, 8)] * 2)),
+    case("the same ReLU object twice", ValueError, ["layers 1 and 3 are the same ReLU()"],
+         lambda: two_of(ReLU())),
+    case("training the first of two models built from one list of layers",
+         DetachedParameterError, ["belongs to a model built later", "its own, new layers"],
+         lambda: fit(stale_first_of_two(), X, loss=MSE(), optimizer=SGD(0.1), verbose=False)),
+    case("one encoder in two autoencoders", ValueError,
+         ["encoder is already a part of another model", "build a new encoder"], joined_twice),
+    case("one Sequential as both encoder and decoder", ValueError, ["are the same Dense"],
+         lambda: (lambda half: Autoencoder(half, half))(Sequential([Dense(8, 8), Sigmoid()]))),
+    case("an autoencoder from lists instead of Sequentials", TypeError,
+         ["encoder must be a Sequential"], lambda: Autoencoder([Dense(8, 4)], [Dense(4, 8)])),
+    case("a VAE from lists instead of Sequentials", TypeError, ["encoder must be a Sequential"],
+         lambda: VAE([Dense(8, 4)], [Dense(2, 8)])),
+    case("Sequential(Dense(…), ReLU()) without the list", TypeError,
+         ["Sequential takes a list of layers"], lambda: Sequential(Dense(8, 4), ReLU())),
+    case("a layer class instead of a layer", TypeError, ["layer 1 is the class ReLU", "ReLU(…)"],
+         lambda: Sequential([Dense(8, 4), ReLU])),
+    case("something that is not a layer", TypeError, ["layer 1", "no forward and backward"],
+         lambda: Sequential([Dense(8, 4), np.tanh])),
     # --- layers: widths, and backward in the wrong order or with the wrong shape ---
     case("Dense(2.5, 5)", TypeError, ["whole numbers", "n_in=2.5", "//"], lambda: Dense(2.5, 5)),
     case("Dense(784 / 2, 5)", TypeError, ["n_in=392.0"], lambda: Dense(784 / 2, 5)),
@@ -274,6 +297,24 @@ def test_training_errors_carry_the_epoch_that_diverged():
     with pytest.raises(TrainingError) as info:
         diverge(LINEAR["network"](), MSE(), SGD(5.0), LINEAR["x"])
     assert info.value.history.epochs == 1  # the diverged epoch is in the History, to be seen
+
+
+def test_a_model_built_later_from_the_same_layers_trains_and_the_earlier_one_refuses():
+    layers = [Dense(8, 4), Tanh(), Dense(4, 8), Sigmoid()]
+    first = Sequential(layers)
+    second = Sequential(layers)
+    history = fit(second, X, loss=MSE(), optimizer=Adam(1e-2), epochs=3, verbose=False)
+    assert history["loss"][-1] < history["loss"][0]
+    with pytest.raises(DetachedParameterError, match="layer 0 .*belongs to a model built later"):
+        first.predict(X)
+
+
+def test_a_parameter_free_layer_may_serve_two_models():
+    relu = ReLU()  # no parameters to share: each model's forward and backward stay its own
+    for hidden in (4, 6):
+        network = Sequential([Dense(8, hidden), relu, Dense(hidden, 8)])
+        history = fit(network, X, loss=MSE(), optimizer=Adam(1e-2), epochs=3, verbose=False)
+        assert history["loss"][-1] < history["loss"][0]
 
 
 def test_a_vae_is_judged_by_its_reconstruction_while_its_kl_weight_rises():

@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyae.layers import Dense, Layer, activation
 from tinyae.model import Sequential
-from tinyae.models.base import EncoderDecoder
+from tinyae.models.base import EncoderDecoder, check_parts
 
 
 class Autoencoder(EncoderDecoder):
@@ -25,6 +25,7 @@ class Autoencoder(EncoderDecoder):
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
+        check_parts(encoder, decoder)
         if None not in (encoder.n_out, decoder.n_in) and encoder.n_out != decoder.n_in:
             raise ValueError(
                 f"the encoder outputs {encoder.n_out} features but the decoder expects {decoder.n_in}"

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinyae import layers as layer_module
 from tinyae.layers import Layer
-from tinyae.model import Sequential, bind_parameters
+from tinyae.model import Sequential, bind_parameters, bindings_of
 
 LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     layer_module.Dense, layer_module.Sigmoid, layer_module.ReLU, layer_module.Tanh,
@@ -34,18 +34,23 @@ class EncoderDecoder:
     ``params`` and ``grads`` cover the encoder's parameters, then the decoder's; each
     half's own ``params``/``grads`` are views of its part.  Subclasses check that the
     halves fit together (their widths) before calling ``super().__init__``, and define
-    ``forward(x)`` and ``backward(dp)``.
+    ``forward(x)`` and ``backward(dp)``.  A part belongs to one model: a half already
+    joined into another model is refused (see "A layer belongs to one model" in
+    ``tinyae.model``).
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
         if encoder.dtype != decoder.dtype:
             raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; "
                             f"build both with one dtype")
+        check_parts(encoder, decoder)
         self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
         self.params, self.grads = bind_parameters(encoder.layers + decoder.layers, self.dtype)
         n_enc = encoder.n_params
         encoder.params, encoder.grads = self.params[:n_enc], self.grads[:n_enc]
         decoder.params, decoder.grads = self.params[n_enc:], self.grads[n_enc:]
+        for part in (encoder, decoder):
+            part.bindings = bindings_of(part.layers)
 
     def encode(self, x: np.ndarray) -> Any:
         """The encoder's output for ``x`` (N, D), without caching: the code."""
@@ -109,6 +114,22 @@ class EncoderDecoder:
                    if key not in ("class", "encoder", "decoder")}
         return cls(sequential_from_config(config["encoder"]),
                    sequential_from_config(config["decoder"]), **options)
+
+
+def check_parts(encoder: Any, decoder: Any) -> None:
+    """Raise a clear error unless both halves are ``Sequential`` models of their own.
+
+    A half already joined into another model is refused: its layers use that model's
+    parameter vector, so one of the two models would train nothing.
+    """
+    for role, part in (("encoder", encoder), ("decoder", decoder)):
+        if not isinstance(part, Sequential):
+            raise TypeError(f"the {role} must be a Sequential, e.g. Sequential([Dense(784, 100), "
+                            f"ReLU()]), got {type(part).__name__}")
+        if part.params.base is not None:  # its θ is a slice of another model's vector
+            raise ValueError(f"this {role} is already a part of another model, whose parameter "
+                             f"vector its layers use; a part belongs to one model only, or one of "
+                             f"the two would train nothing: build a new {role} for this model")
 
 
 def sequential_from_config(config: dict[str, Any]) -> Sequential:

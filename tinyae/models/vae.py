@@ -67,7 +67,7 @@ from tinyae.layers import Dense, Identity, Layer, ShapeError, activation
 from tinyae.losses import REDUCTIONS
 from tinyae.model import Sequential
 from tinyae.models.autoencoder import parse_spec
-from tinyae.models.base import EncoderDecoder
+from tinyae.models.base import EncoderDecoder, check_parts
 from tinyae.registry import lookup
 from tinyae.safeguards import check_count
 
@@ -268,6 +268,7 @@ class VAE(EncoderDecoder):
 
 def _check_halves(encoder: Sequential, decoder: Sequential) -> None:
     """Raise a clear error unless encoder (K → 2J) and decoder (J → K) fit together."""
+    check_parts(encoder, decoder)
     if None in (encoder.n_in, encoder.n_out, decoder.n_in, decoder.n_out):
         raise ValueError("encoder and decoder must each contain a Dense layer (to fix their widths)")
     last = next(layer for layer in reversed(encoder.layers) if not isinstance(layer, Identity))
