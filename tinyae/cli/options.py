@@ -80,24 +80,48 @@ def architecture(text: str) -> str:
 # --- models ------------------------------------------------------------------------------
 
 DEFAULT_ARCH = {"ae": "784-100-50-100-784", "vae": "784-400"}
+# The flags one --model uses and the other has no use for.  Their argparse default is None,
+# so that a flag given to the model that would ignore it is refused, not silently dropped.
+VAE_DEFAULTS = {"latent": 20, "beta": 1.0, "kl_schedule": "constant"}
+ONLY_FOR = {"vae": ("--latent", "--beta", "--kl-schedule"), "ae": ("--code",)}
+
+
+def vae_flag(args: argparse.Namespace, name: str) -> Any:
+    """The VAE flag ``name`` (``"latent"``, ``"beta"``, ``"kl_schedule"``) or its default."""
+    value = getattr(args, name)
+    return VAE_DEFAULTS[name] if value is None else value
+
+
+def check_flags_used(args: argparse.Namespace) -> None:
+    """Raise ValueError for a flag of the other ``--model``: ignoring it trains another model."""
+    other = "ae" if args.model == "vae" else "vae"
+    given = [flag for flag in ONLY_FOR[other]
+             if getattr(args, flag.removeprefix("--").replace("-", "_")) is not None]
+    if given:
+        verb, it = ("is", "it") if len(given) == 1 else ("are", "them")
+        raise ValueError(f"{' and '.join(given)} {verb} for --model {other} only; "
+                         f"--model {args.model} would ignore {it}: drop {it}, or add "
+                         f"--model {other}")
 
 
 def arch_of(args: argparse.Namespace) -> str:
     """``--arch``, or the default of the ``--model``; a VAE's ends with ``--latent``."""
     arch = args.arch or DEFAULT_ARCH[args.model]
-    return f"{arch}-{args.latent}" if args.model == "vae" else arch
+    return f"{arch}-{vae_flag(args, 'latent')}" if args.model == "vae" else arch
 
 
 def build_autoencoder(args: argparse.Namespace) -> Autoencoder:
     """The dense autoencoder of ``--arch`` with the ``--hidden/--code/--output`` activations."""
+    check_flags_used(args)
     return dense_autoencoder(arch_of(args), hidden=args.hidden, output=args.output, code=args.code,
                              seed=args.seed)
 
 
 def build_vae(args: argparse.Namespace) -> VAE:
     """The dense VAE ``--arch``-``--latent`` with KL weight ``--beta`` (per sample, in nats)."""
-    return dense_vae(arch_of(args), hidden=args.hidden, output=args.output, beta=args.beta,
-                     seed=args.seed)
+    check_flags_used(args)
+    return dense_vae(arch_of(args), hidden=args.hidden, output=args.output,
+                     beta=vae_flag(args, "beta"), seed=args.seed)
 
 
 MODELS: dict[str, Callable[[argparse.Namespace], Any]] = {"ae": build_autoencoder, "vae": build_vae}
@@ -119,7 +143,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
                        help=f"activation of the hidden layers, one of {', '.join(activations)} "
                             "(default: %(default)s)")
     group.add_argument("--code", choices=activations, default=None, metavar="ACT",
-                       help="activation of the code layer (default: the --hidden one)")
+                       help="ae: activation of the code layer (default: the --hidden one)")
     group.add_argument("--output", choices=activations, default="sigmoid", metavar="ACT",
                        help="activation of the output layer; --loss bce needs sigmoid or "
                             "softmax (default: %(default)s)")
@@ -128,15 +152,16 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 def add_vae_flags(parser: argparse.ArgumentParser) -> None:
     """--latent, --beta and --kl-schedule (used with --model vae)."""
     group = parser.add_argument_group("vae (with --model vae)")
-    group.add_argument("--latent", type=positive_int, default=20, metavar="J",
-                       help="latent dimensions J (default: %(default)s)")
-    group.add_argument("--beta", type=nonnegative_float, default=1.0, metavar="BETA",
+    group.add_argument("--latent", type=positive_int, metavar="J",
+                       help=f"latent dimensions J (default: {VAE_DEFAULTS['latent']})")
+    group.add_argument("--beta", type=nonnegative_float, metavar="BETA",
                        help="weight of the KL term, with the reconstruction summed over pixels and "
-                            "both averaged over the batch; 1 is the ELBO (default: %(default)s)")
-    group.add_argument("--kl-schedule", choices=sorted(SCHEDULES), default="constant",
+                            "both averaged over the batch; 1 is the ELBO "
+                            f"(default: {VAE_DEFAULTS['beta']:g})")
+    group.add_argument("--kl-schedule", choices=sorted(SCHEDULES),
                        help="how the KL weight rises to --beta over training: constant, linear "
                             "warm-up over the first half, sigmoid (Bowman et al. 2015) or cyclical "
-                            "(Fu et al. 2019) (default: %(default)s)")
+                            f"(Fu et al. 2019) (default: {VAE_DEFAULTS['kl_schedule']})")
 
 
 def add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -199,6 +224,11 @@ def check_fits_mnist(args: argparse.Namespace) -> None:
     if args.model == "vae" and widths[0] != MNIST_PIXELS:  # the decoder mirrors the encoder
         raise ValueError(f"--arch {args.arch} must start with {MNIST_PIXELS}, the pixels of an "
                          f"MNIST image, e.g. {MNIST_PIXELS}-400")
+    if args.model == "vae" and len(widths) > 3 and widths[-2] == MNIST_PIXELS:  # 784-…-784 + latent
+        raise ValueError(f"with --model vae, --arch gives the encoder's widths before the latent "
+                         f"layer, e.g. --arch {MNIST_PIXELS}-400 --latent 20, and the decoder "
+                         f"mirrors them; --arch {args.arch} would build the encoder {arch} and its "
+                         f"mirror image. Give the encoder's half only")
     if args.model == "ae" and (widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS):
         raise ValueError(f"--arch {arch} must start and end with {MNIST_PIXELS}, the pixels of an "
                          f"MNIST image, e.g. {MNIST_PIXELS}-{'-'.join(map(str, widths[1:-1]))}-"
@@ -216,8 +246,8 @@ def make_loss(args: argparse.Namespace) -> Loss:
 
 def make_kl_schedule(args: argparse.Namespace, total_steps: int) -> Callable[[int], float]:
     """``--kl-schedule`` as w(t), rising to ``--beta`` over ``total_steps`` batches."""
-    schedule = lookup(SCHEDULES, args.kl_schedule, "KL schedule")
-    end, steps = args.beta, max(total_steps, 1)
+    schedule = lookup(SCHEDULES, vae_flag(args, "kl_schedule"), "KL schedule")
+    end, steps = vae_flag(args, "beta"), max(total_steps, 1)
     return lambda t: schedule(t, steps, end)
 
 
