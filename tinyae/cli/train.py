@@ -20,7 +20,7 @@ from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
 from tinyae.io import save
 from tinyae.losses import Loss
-from tinyae.train import History, as_float_batch, evaluate, fit
+from tinyae.train import Callback, History, as_float_batch, evaluate, fit
 
 N_RECONSTRUCTIONS = 10  # test images shown in reconstructions.png
 
@@ -123,10 +123,14 @@ def run(args: argparse.Namespace) -> int:
         steps = args.epochs * math.ceil(len(x_train) / args.batch_size)
         with user_values():
             callbacks.append(KLAnnealing(make_kl_schedule(args, steps)))
+    finished = FinishedEpochs()
     start = time.perf_counter()
-    history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
-                  batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
-                  callbacks=callbacks, seed=args.seed, verbose=not args.quiet)
+    try:
+        history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
+                      batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
+                      callbacks=[*callbacks, finished], seed=args.seed, verbose=not args.quiet)
+    except KeyboardInterrupt as stop:
+        return keep_finished_epochs(stop, model, finished, out)
     seconds = time.perf_counter() - start
     test = evaluate(model, loss, data.x_test, metrics=metrics)
     epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
@@ -151,6 +155,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+class FinishedEpochs(Callback):
+    """Keeps a copy of the parameters (and a VAE's β) after each of the last two epochs.
+
+    Two, not one: Ctrl-C may land after this callback copied epoch e but before ``fit``
+    added epoch e to the History, and the model kept must be the History's last epoch.
+    """
+
+    def __init__(self) -> None:
+        self.kept: dict[int, tuple[np.ndarray, float | None]] = {}
+
+    def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
+        """Copy θ (and β) as the state after ``epoch + 1`` finished epochs; forget older ones."""
+        self.kept = {n: state for n, state in self.kept.items() if n == epoch}
+        self.kept[epoch + 1] = (model.params.copy(), getattr(model, "beta", None))
+
+
+def keep_finished_epochs(stop: KeyboardInterrupt, model: Any, finished: FinishedEpochs,
+                         out: Path) -> int:
+    """After Ctrl-C in ``fit``: write the model and history of the last finished epoch; 130.
+
+    The model goes back to its parameters at the end of that epoch (the interrupted epoch's
+    updates are dropped).  No test losses or figures: the user asked to stop.
+    """
+    history: History | None = getattr(stop, "history", None)
+    if history is None:  # not raised inside fit: nothing of ours to keep
+        raise stop
+    n = history.epochs
+    if n not in finished.kept:
+        _note(f"interrupted before the first epoch finished: nothing was written to {out}")
+        return 130
+    params, beta = finished.kept[n]
+    model.params[...] = params
+    if beta is not None:
+        model.beta = beta
+    print(f"wrote {save(model, out / 'model.npz')}")
+    for name in ("history.csv", "history.json"):
+        history.save(out / name)
+        print(f"wrote {out / name}")
+    _note(f"interrupted in epoch {n + 1}: kept the model and history of epoch {n}, the last one "
+          f"that finished, in {out} (model.npz, history.csv, history.json; no figures)")
+    return 130
 
 
 def _monitor(x_train: np.ndarray, loss: Loss) -> Monitor:
