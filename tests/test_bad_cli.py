@@ -58,7 +58,8 @@ CASES = [
     case("Adam with lr 1000 and a sigmoid output", ["train", "--lr", "1000"], 1,
          ["training diverged in epoch 1", "stuck at exactly 0", "try 10× smaller"]),
     case("MSE with lr 1000: the loss falls, the outputs are stuck",
-         ["train", "--lr", "1000", "--loss", "mse"], 1, ["training diverged", "stuck at exactly 0 or ±1"]),
+         ["train", "--lr", "1000", "--loss", "mse"], 1,
+         ["training diverged", "stuck at exactly 0 or ±1"]),
 ]
 
 
@@ -107,7 +108,8 @@ def interrupt_fit_at(batch, monkeypatch):
     monkeypatch.setattr("tinyae.cli.train.fit", fit)
 
 
-def test_ctrl_c_keeps_the_model_and_history_of_the_last_finished_epoch(monkeypatch, capsys, tmp_path):
+def test_ctrl_c_keeps_the_model_and_history_of_the_last_finished_epoch(monkeypatch, capsys,
+                                                                        tmp_path):
     interrupt_fit_at(9, monkeypatch)  # in epoch 3
     out = tmp_path / "out"
     assert main(["train", *QUICK, "--epochs", "5", "--out", str(out)]) == 130
@@ -145,8 +147,10 @@ def test_sigint_to_a_real_tinyae_train_keeps_its_finished_epochs(tmp_path):
                              env=env)
     try:
         seen = ""
-        while "epoch 2/" not in seen:  # epoch 1 has finished (whether the line is printed at its end
-            line = child.stdout.readline()  # or, live, from its start)
+        # "epoch 2/": epoch 1 has finished, whether its line is printed at its end or, live,
+        # from its start
+        while "epoch 2/" not in seen:
+            line = child.stdout.readline()
             assert line, f"tinyae train ended early: {child.communicate()[1]}"
             seen += line
         child.send_signal(signal.SIGINT)

@@ -174,7 +174,8 @@ class Sequential:
 
     Parameters
     ----------
-    layers : the layers in order, e.g. ``[Dense(784, 100), ReLU(), Dense(100, 784), Sigmoid()]``.
+    layers : the layers in order, e.g. ``[Dense(784, 100), ReLU(), Dense(100, 784), Sigmoid()]``,
+        each object once (see "A layer belongs to one model" above).
     seed : None (default), an int or a Generator.  Which wins, the model's ``seed`` or
         a layer's own ``rng`` (``Dense(…, rng=7)``)?  With ``seed=None``, layers built
         with an explicit ``rng`` keep their weights, and every other layer is drawn from
