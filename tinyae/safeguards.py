@@ -136,6 +136,38 @@ def check_fit_arguments(x: Any, y: Any, epochs: Any, batch_size: Any, validation
                              f"kind of data")
 
 
+def check_fit_objects(loss: Any, optimizer: Any = None, metrics: Any = None,
+                      callbacks: Any = ()) -> None:
+    """Raise ``TypeError`` unless fit's loss, optimizer, metrics and callbacks are usable objects.
+
+    The classic slips: a class for an object (``loss=MSE``), a name (``loss="mse"``), one
+    callback where a list belongs.  Each is otherwise found inside the first batch as a
+    "missing 1 required positional argument" or an AttributeError.
+    """
+    check_object("loss", loss, ("forward", "backward"), "MSE(), or get_loss('mse')")
+    if optimizer is not None:
+        check_object("optimizer", optimizer, ("step",), "Adam(1e-3), get_optimizer('adam', 1e-3)")
+    if metrics is not None and not isinstance(metrics, dict):
+        raise TypeError(f"metrics must map names to losses, e.g. {{'mse': MSE()}}, got {metrics!r}")
+    for name, metric in (metrics or {}).items():
+        check_object(f"metric {name!r}", metric, ("forward",), "MSE()")
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list, e.g. [EarlyStopping()], got {callbacks!r}")
+    hooks = ("on_train_begin", "on_batch_begin", "on_epoch_end")
+    for i, callback in enumerate(callbacks):
+        check_object(f"callback {i}", callback, hooks, "an object of a subclass of tinyae.Callback")
+
+
+def check_object(name: str, value: Any, methods: tuple[str, ...], example: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is an object (not a class) with ``methods``."""
+    if isinstance(value, type):
+        raise TypeError(f"{name} is the class {value.__name__}, not an object of it: write "
+                        f"{value.__name__}(…)")
+    if not all(callable(getattr(value, method, None)) for method in methods):
+        raise TypeError(f"{name} must be an object with {' and '.join(methods)}, e.g. {example}; "
+                        f"got {value!r}")
+
+
 def split_validation(data: Any) -> tuple[Any, Any]:
     """``(x_val, y_val)`` from ``validation_data``: an array ``x_val`` or a pair."""
     if isinstance(data, (tuple, list)):

@@ -44,6 +44,7 @@ from tinyae.safeguards import (
     check_count,
     check_data,
     check_fit_arguments,
+    check_fit_objects,
     divergence,
     nan_message,
     split_validation,
@@ -182,6 +183,7 @@ def evaluate(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None = None,
     """
     check_data(x, y)
     check_count("batch_size", batch_size)
+    check_fit_objects(loss, metrics=metrics)
     totals: dict[str, float] = {}
     for idx in batches(len(x), batch_size, rng=None):
         xb = as_float_batch(x[idx], model.dtype)
@@ -227,6 +229,7 @@ def fit(
     keeps the updates made until then.
     """
     check_fit_arguments(x, y, epochs, batch_size, validation_data, seed)
+    check_fit_objects(loss, optimizer, metrics, callbacks)
     history = History()
     try:
         _train(model, x, y, history, loss=loss, optimizer=optimizer, epochs=epochs,
