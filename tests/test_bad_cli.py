@@ -54,6 +54,10 @@ CASES = [
     case("a whole autoencoder's widths for the VAE",
          ["train", "--model", "vae", "--arch", "784-400-784"], 2,
          ["encoder's widths before the latent layer", "784-400-784-20", "--arch 784-400"]),
+    case("the VAE with an input width only", ["train", "--model", "vae", "--arch", "784"], 2,
+         ["--arch gives the input and at least one hidden width", "--latent"]),
+    case("a VAE latent as wide as the image", ["train", "--model", "vae", "--latent", "800"], 2,
+         ["--latent 800 must be smaller than the 784 pixels"]),
     # --- runs that diverge with a finite loss: status 1, nothing saved ---
     case("Adam with lr 1000 and a sigmoid output", ["train", "--lr", "1000"], 1,
          ["training diverged in epoch 1", "stuck at exactly 0", "try 10× smaller"]),
@@ -74,6 +78,13 @@ def test_a_bad_command_or_run_gives_its_status_and_one_clear_line(args, status, 
     for word in words:
         assert word in err, f"{word!r} missing from {err!r}"
     assert not (out / "model.npz").exists()  # no model from a refused or diverged run
+
+
+def test_a_limit_beyond_the_training_set_is_said(tmp_path, capsys):
+    args = ["train", "--dataset", "mnist-mini", "--limit", "100000", "--epochs", "1", "--quiet"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "--limit 100,000 is more than the 10,000 training images of mnist-mini" in err
 
 
 def test_the_vae_flags_still_reach_the_vae(tmp_path, capsys):

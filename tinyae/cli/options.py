@@ -220,19 +220,34 @@ def add_output_flags(parser: argparse.ArgumentParser, default_out: str) -> None:
 
 def check_fits_mnist(args: argparse.Namespace) -> None:
     """Raise ValueError unless the network reads (and, for an ae, writes) 784 pixels."""
+    if args.model == "vae":
+        check_vae_arch(args)
+        return
     arch, widths = arch_of(args), parse_spec(arch_of(args))
-    if args.model == "vae" and widths[0] != MNIST_PIXELS:  # the decoder mirrors the encoder
-        raise ValueError(f"--arch {args.arch} must start with {MNIST_PIXELS}, the pixels of an "
-                         f"MNIST image, e.g. {MNIST_PIXELS}-400")
-    if args.model == "vae" and len(widths) > 3 and widths[-2] == MNIST_PIXELS:  # 784-…-784 + latent
-        raise ValueError(f"with --model vae, --arch gives the encoder's widths before the latent "
-                         f"layer, e.g. --arch {MNIST_PIXELS}-400 --latent 20, and the decoder "
-                         f"mirrors them; --arch {args.arch} would build the encoder {arch} and its "
-                         f"mirror image. Give the encoder's half only")
-    if args.model == "ae" and (widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS):
+    if widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS:
         raise ValueError(f"--arch {arch} must start and end with {MNIST_PIXELS}, the pixels of an "
                          f"MNIST image, e.g. {MNIST_PIXELS}-{'-'.join(map(str, widths[1:-1]))}-"
                          f"{MNIST_PIXELS}")
+
+
+def check_vae_arch(args: argparse.Namespace) -> None:
+    """Raise ValueError unless --arch is a VAE encoder's half, 784-hidden…, and --latent < 784."""
+    widths = [int(width) for width in (args.arch or DEFAULT_ARCH["vae"]).split("-")]
+    latent = vae_flag(args, "latent")
+    if widths[0] != MNIST_PIXELS:  # the decoder mirrors the encoder
+        raise ValueError(f"--arch {args.arch} must start with {MNIST_PIXELS}, the pixels of an "
+                         f"MNIST image, e.g. {MNIST_PIXELS}-400")
+    if len(widths) < 2:
+        raise ValueError(f"with --model vae, --arch gives the input and at least one hidden width, "
+                         f"e.g. --arch {MNIST_PIXELS}-400; the latent layer comes from --latent")
+    if len(widths) > 2 and widths[-1] == MNIST_PIXELS:  # a whole autoencoder's widths
+        raise ValueError(f"with --model vae, --arch gives the encoder's widths before the latent "
+                         f"layer, e.g. --arch {MNIST_PIXELS}-400 --latent 20, and the decoder "
+                         f"mirrors them; --arch {args.arch} would build the encoder "
+                         f"{arch_of(args)} and its mirror image. Give the encoder's half only")
+    if latent >= MNIST_PIXELS:
+        raise ValueError(f"--latent {latent} must be smaller than the {MNIST_PIXELS} pixels of an "
+                         f"image: the code is there to compress it, e.g. --latent 20")
 
 
 def make_loss(args: argparse.Namespace) -> Loss:

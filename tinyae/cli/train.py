@@ -114,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)  # before training: fail in a second, not after it
     data = load_data(args)
     x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
+    if args.limit and args.limit > len(x_train):
+        _note(f"--limit {args.limit:,} is more than the {len(x_train):,} training images of "
+              f"{data.name}: training on all of them")
     metrics = make_metrics(args)
     if not args.quiet:
         print(f"training {args.model} {arch_of(args)} ({model.n_params:,} parameters) on {len(x_train):,} "
