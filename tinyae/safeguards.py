@@ -5,11 +5,11 @@ follows one rule for its type (``check_dtype``): floats, or uint8 pixels 0..255,
 are scaled to [0, 1] (``as_float_batch``); any other integer type is refused.
 ``check_batch`` also refuses the wrong width and NaN or inf, naming the rows.
 
-Before the first step, ``fit`` checks everything it was given (``check_fit_arguments``):
-the data (``check_data``: 2-D, that dtype rule, no NaN or inf, inputs and targets that
-pair up), the validation data, the counts — so that a mistake surfaces at once, naming
-the rows as the data counts them and whether inputs or targets are at fault, not epochs
-later inside a batch.
+Before the first step, ``fit`` checks everything it was given (``check_fit_arguments``,
+``check_fit_objects``): the data (``check_data``: 2-D, that dtype rule, no NaN or inf,
+inputs and targets that pair up), the validation data, the counts, the loss, optimizer,
+metrics and callbacks — so that a mistake surfaces at once, naming the rows as the data
+counts them and whether inputs or targets are at fault, not epochs later inside a batch.
 
 During training, ``fit`` stops with a ``TrainingError`` when a run goes wrong in one of
 two ways; the messages are made here:

@@ -40,10 +40,10 @@ class EncoderDecoder:
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
+        check_parts(encoder, decoder)
         if encoder.dtype != decoder.dtype:
             raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; "
                             f"build both with one dtype")
-        check_parts(encoder, decoder)
         self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
         self.params, self.grads = bind_parameters(encoder.layers + decoder.layers, self.dtype)
         n_enc = encoder.n_params
