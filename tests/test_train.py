@@ -98,6 +98,41 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert evaluate(model, MSE(), data())["loss"] <= min(history["loss"]) * 1.5
 
 
+def test_early_stopping_puts_back_exactly_the_parameters_of_the_best_epoch():
+    stopper = EarlyStopping(monitor="loss", patience=2, restore_best=True)
+    after_epoch = []  # θ at the end of each epoch, before the stopper may put the best back
+    model = small_model()
+    history = fit(model, data(), loss=MSE(), optimizer=SGD(50.0), epochs=30, verbose=False,
+                  callbacks=[EpochHook(lambda m, e, r: after_epoch.append(m.params.copy())),
+                             stopper])
+    best = int(np.argmin(history["loss"]))
+    assert stopper.stop_training and best < history.epochs - 1  # it stopped after a worse epoch
+    np.testing.assert_array_equal(model.params, after_epoch[best])
+
+
+class RecordingInputs(Sequential):
+    """A Sequential that keeps a copy of every batch its forward sees."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batches = []
+
+    def forward(self, x, check=True):
+        self.batches.append(x.copy())
+        return super().forward(x, check)
+
+
+def test_each_epoch_draws_a_new_order_and_covers_every_sample():
+    x = data(32)
+    model = RecordingInputs([Dense(8, 4), Tanh(), Dense(4, 8), Sigmoid()])
+    fit(model, x, loss=MSE(), optimizer=SGD(1e-30), epochs=3, batch_size=8, verbose=False)
+    epochs = [np.concatenate(model.batches[i : i + 4]) for i in (0, 4, 8)]  # 4 batches an epoch
+    for seen in epochs:
+        np.testing.assert_array_equal(np.sort(seen, axis=0), np.sort(x, axis=0))
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    assert not np.array_equal(epochs[0], x)  # shuffled, not in the data's order
+
+
 def test_early_stopping_needs_the_monitored_key():
     with pytest.raises(KeyError, match="val_loss"):
         fit(small_model(), data(), loss=MSE(), optimizer=SGD(0.1), callbacks=[EarlyStopping()], verbose=False)
