@@ -128,3 +128,11 @@ def test_loading_garbage_names_the_file(tmp_path):
     with pytest.raises(ValueError, match="bad.npz: not a usable tinyae model file"):
         load(bad)
 
+
+
+def test_a_decoder_that_skips_the_gradient_to_the_code_is_refused():
+    """The encoder learns only through ∂L/∂z, which such a decoder never computes."""
+    encoder = Sequential([Dense(6, 3), ReLU()], input_grad=False)
+    decoder = Sequential([Dense(3, 6), Sigmoid()], input_grad=False)
+    with pytest.raises(ValueError, match="input_grad=False.*build it with input_grad=True"):
+        Autoencoder(encoder, decoder)

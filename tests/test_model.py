@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strategies import GRADCHECK
 from tinyae import (
@@ -55,7 +56,7 @@ def test_relu_softmax_model_gradients_with_mse():
 def test_parameters_are_views_into_one_flat_vector():
     model = Sequential([Dense(4, 3), Tanh(), Dense(3, 2)])
     assert model.n_params == 4 * 3 + 3 + 3 * 2 + 2 == model.params.size == model.grads.size
-    for name, value, grad in model.parameters():
+    for _, value, grad in model.parameters():
         assert np.shares_memory(value, model.params) and np.shares_memory(grad, model.grads)
     model.params[:] = 7
     assert np.all(model.layers[2].W == 7)
@@ -111,7 +112,8 @@ def test_predict_matches_forward_in_chunks_and_leaves_the_cache_alone():
 
 def test_input_grad_false_skips_dx_but_not_parameter_gradients():
     layers = lambda: [Dense(3, 4), Tanh(), Dense(4, 3)]  # noqa: E731
-    full, lean = Sequential(layers(), dtype=np.float64), Sequential(layers(), dtype=np.float64, input_grad=False)
+    full = Sequential(layers(), dtype=np.float64)
+    lean = Sequential(layers(), dtype=np.float64, input_grad=False)
     x = np.random.default_rng(2).normal(size=(5, 3))
     for model in (full, lean):
         model.forward(x)
@@ -137,10 +139,14 @@ def test_wrong_input_width_names_both_shapes():
         model.forward(np.zeros((2, 28, 28), dtype=np.float32))
 
 
-def test_raw_uint8_pixels_are_refused_with_the_fix():
+def test_uint8_pixels_are_scaled_and_other_integers_refused_with_the_fix():
     model = Sequential([Dense(4, 2)])
-    with pytest.raises(TypeError, match=r"uint8.*0\.\.255.*x / 255"):
-        model.forward(np.full((1, 4), 200, dtype=np.uint8))
+    pixels = np.array([[0, 51, 200, 255]], dtype=np.uint8)
+    scaled = pixels.astype(np.float32) / 255
+    np.testing.assert_allclose(model.forward(pixels), model.forward(scaled), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(pixels), model.predict(scaled), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"int64.*only uint8.*0\.\.255.*astype\(np.float32\) / 255"):
+        model.forward(pixels.astype(np.int64))
 
 
 def test_nan_input_is_refused_naming_the_rows():

@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 
 from tinyae import BCE, MSE, SGD, Adam, Dense, Sequential, Sigmoid, Tanh
-from tinyae.train import EarlyStopping, EpochHook, History, TrainingError, as_float_batch, batches, evaluate, fit
+from tinyae.train import (
+    EarlyStopping,
+    EpochHook,
+    History,
+    TrainingError,
+    as_float_batch,
+    batches,
+    evaluate,
+    fit,
+)
 
 
 def small_model(seed=0, dtype=np.float32):
@@ -66,7 +75,8 @@ def test_same_seed_same_history_and_weights():
     runs = []
     for _ in range(2):
         model = small_model()
-        history = fit(model, data(), loss=BCE(), optimizer=Adam(1e-2), epochs=3, batch_size=8, seed=4, verbose=False)
+        history = fit(model, data(), loss=BCE(), optimizer=Adam(1e-2), epochs=3, batch_size=8, seed=4,
+                      verbose=False)
         runs.append((history["loss"], model.params.copy()))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
@@ -86,8 +96,9 @@ def test_uint8_images_train_like_their_scaled_floats():
 def test_nan_loss_stops_training_with_a_clear_message_and_keeps_finite_weights():
     x = data() * 1e3  # MSE on huge targets with a huge learning rate diverges
     model = Sequential([Dense(8, 8)], seed=0)
-    with pytest.raises(TrainingError, match=r"loss became (nan|inf) at epoch \d+, batch \d+.*learning rate") as info:
-        fit(model, x, loss=MSE(), optimizer=SGD(10.0), epochs=50, verbose=False)
+    message = r"loss became (nan|inf) at epoch \d+, batch \d+.*learning rate"
+    with pytest.raises(TrainingError, match=message) as info:
+        fit(model, x, loss=MSE(), optimizer=SGD(10.0), epochs=50, batch_size=8, verbose=False)
     assert np.isfinite(model.params).all()
     assert isinstance(info.value.history, History)
 
@@ -104,6 +115,41 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert evaluate(model, MSE(), data())["loss"] <= min(history["loss"]) * 1.5
 
 
+def test_early_stopping_puts_back_exactly_the_parameters_of_the_best_epoch():
+    stopper = EarlyStopping(monitor="loss", patience=2, restore_best=True)
+    after_epoch = []  # θ at the end of each epoch, before the stopper may put the best back
+    model = small_model()
+    history = fit(model, data(), loss=MSE(), optimizer=SGD(50.0), epochs=30, verbose=False,
+                  callbacks=[EpochHook(lambda m, e, r: after_epoch.append(m.params.copy())),
+                             stopper])
+    best = int(np.argmin(history["loss"]))
+    assert stopper.stop_training and best < history.epochs - 1  # it stopped after a worse epoch
+    np.testing.assert_array_equal(model.params, after_epoch[best])
+
+
+class RecordingInputs(Sequential):
+    """A Sequential that keeps a copy of every batch its forward sees."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batches = []
+
+    def forward(self, x, check=True):
+        self.batches.append(x.copy())
+        return super().forward(x, check)
+
+
+def test_each_epoch_draws_a_new_order_and_covers_every_sample():
+    x = data(32)
+    model = RecordingInputs([Dense(8, 4), Tanh(), Dense(4, 8), Sigmoid()])
+    fit(model, x, loss=MSE(), optimizer=SGD(1e-30), epochs=3, batch_size=8, verbose=False)
+    epochs = [np.concatenate(model.batches[i : i + 4]) for i in (0, 4, 8)]  # 4 batches an epoch
+    for seen in epochs:
+        np.testing.assert_array_equal(np.sort(seen, axis=0), np.sort(x, axis=0))
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    assert not np.array_equal(epochs[0], x)  # shuffled, not in the data's order
+
+
 def test_early_stopping_needs_the_monitored_key():
     with pytest.raises(KeyError, match="val_loss"):
         fit(small_model(), data(), loss=MSE(), optimizer=SGD(0.1), callbacks=[EarlyStopping()], verbose=False)
@@ -114,7 +160,7 @@ def test_early_stopping_needs_the_monitored_key():
     [
         ({"x": np.zeros(5)}, "2-D array"),
         ({"y": np.zeros((3, 8))}, "64 samples but y has 3"),
-        ({"epochs": 0}, "epochs and batch_size"),
+        ({"epochs": 0}, "epochs must be a whole number ≥ 1, got 0"),
     ],
 )
 def test_bad_arguments_are_explained(kwargs, message):

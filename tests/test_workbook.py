@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from strategies import PROPERTY
 
 import tinyae
+from strategies import PROPERTY
 from tinyae.workbook import (
     PARTS,
     TASKS,

@@ -1,18 +1,8 @@
 """Layers: ``Dense`` and the activations, each with a hand-written backward pass.
 
-The layer contract (follow it and your own layer works everywhere in tinyae,
-including the gradient checker):
-
-* ``forward(x) -> out`` computes the output **and caches** what ``backward`` needs.
-* ``apply(x) -> out`` computes the same output without caching (used by ``predict``).
-* ``backward(dout) -> dx`` takes ∂L/∂out, returns ∂L/∂x, and **adds** the parameter
-  gradients into ``dW``, ``db``, … (``+=``: gradients accumulate until ``zero_grad``).
-  It never modifies ``dout``.
-* ``param_names`` lists the parameters; the gradient of parameter ``W`` is ``dW``.
-
-Inside a model, ``W`` and ``dW`` are views into the model's flat vectors (see
-``tinyae.model``).  A ``Layer`` keeps them views: ``layer.W = value`` writes the value
-into the view (``W[...] = value``) instead of rebinding the name.
+Each is a ``Layer`` (``tinyae.layer_base``, which states the contract every layer
+follows): ``forward(x)`` computes the output and caches what ``backward(dout)`` needs,
+``backward`` adds the parameter gradients into ``dW``, ``db`` and returns ∂L/∂x.
 
 Shapes: a batch is a 2-D array ``x`` of shape ``(N, D)``, one row per sample.
 """
@@ -24,83 +14,8 @@ from typing import Any
 import numpy as np
 
 from tinyae.init import get_initializer
+from tinyae.layer_base import Layer, ShapeError
 from tinyae.registry import lookup
-
-
-class ShapeError(ValueError):
-    """An array reached a layer or loss with a shape it cannot take."""
-
-
-class Layer:
-    """Base class: a layer without parameters whose output has the input's width.
-
-    Once a model has bound the layer (``bind_parameters`` in ``tinyae.model``),
-    ``_views`` maps each parameter and gradient name (``"W"``, ``"dW"``, …) to its view
-    into the model's flat vectors, and assigning one of those names writes into the
-    view: ``layer.W = layer.W - lr * layer.dW`` updates θ, exactly like ``layer.W -= …``.
-    Every other attribute (the caches ``self.x``, ``self.p``, …) is a plain attribute.
-    """
-
-    param_names: tuple[str, ...] = ()
-    _views: dict[str, np.ndarray] | None = None  # None until a model binds the layer
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        """``self.name = value``; for a bound parameter or gradient, ``view[...] = value``.
-
-        ``W -= …`` lands here too, with the view itself as the value: nothing to copy.
-        A value of another shape is refused, not broadcast: it usually means a transpose
-        or a reshape went wrong, and filling has its own spelling, ``W[...] = 0``.
-        """
-        views = self._views
-        if views is None or name not in views:  # the hot path: caches set every batch
-            super().__setattr__(name, value)
-            return
-        view = views[name]
-        if np.shape(value) != view.shape:
-            raise ShapeError(
-                f"{self!r}.{name} has shape {view.shape} (a view into the model's flat "
-                f"vector), so it cannot take a value of shape {np.shape(value)}; assign an "
-                f"array of exactly shape {view.shape} (a transpose or reshape missing?), "
-                f"or fill it: {name}[...] = value"
-            )
-        if value is not view:
-            view[...] = value
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Compute the output for a batch ``x`` and cache what ``backward`` needs."""
-        raise NotImplementedError
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """Compute the output without caching anything; by default, ``forward``."""
-        return self.forward(x)
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Given ∂L/∂out, accumulate parameter gradients and return ∂L/∂x."""
-        raise NotImplementedError
-
-    def parameters(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """The layer's ``(name, value, gradient)`` triples, e.g. ``("W", W, dW)``."""
-        return [(n, getattr(self, n), getattr(self, "d" + n)) for n in self.param_names]
-
-    def zero_grad(self) -> None:
-        """Set every parameter gradient to 0 (in place, so views stay valid)."""
-        for _, _, grad in self.parameters():
-            grad.fill(0)
-
-    def reset_parameters(self, rng: np.random.Generator) -> None:
-        """Draw fresh parameter values from ``rng``; nothing to do without parameters."""
-
-    def output_dim(self, n_in: int) -> int:
-        """Width of the output for an input of width ``n_in``."""
-        return n_in
-
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments, so ``type(layer)(**layer.config())`` rebuilds it."""
-        return {}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Dense(Layer):
@@ -128,6 +43,7 @@ class Dense(Layer):
     """
 
     param_names = ("W", "b")
+    caches = ("x",)
 
     def __init__(
         self,
@@ -136,9 +52,7 @@ class Dense(Layer):
         init: str = "glorot",
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        if int(n_in) < 1 or int(n_out) < 1:
-            raise ValueError(f"Dense needs n_in ≥ 1 and n_out ≥ 1, got ({n_in}, {n_out})")
-        self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
+        self.n_in, self.n_out, self.init = _width(n_in, "n_in"), _width(n_out, "n_out"), init
         self.initializer = get_initializer(init)
         self.compute_dx = True
         self.explicit_rng = rng is not None
@@ -173,6 +87,7 @@ class Dense(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """Accumulate ``dW += xᵀ @ dout``, ``db += Σ dout``; return ``dout @ Wᵀ``."""
+        self._check_dout(dout, (len(self.x), self.n_out))
         self.dW += self.x.T @ dout
         self.db += dout.sum(axis=0)
         return dout @ self.W.T if self.compute_dx else None
@@ -184,6 +99,16 @@ class Dense(Layer):
     def config(self) -> dict[str, Any]:
         """``{"n_in", "n_out", "init"}``."""
         return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+
+def _width(value: Any, name: str) -> int:
+    """A layer width: a whole number ≥ 1 (an int or a NumPy integer; not 2.5, not True)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Dense needs whole numbers for its widths, got {name}={value!r}; a "
+                        f"width computed by division is a float: use //, e.g. 784 // 2")
+    if value < 1:
+        raise ValueError(f"Dense needs {name} ≥ 1, got {name}={value!r}")
+    return int(value)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -209,6 +134,8 @@ class Sigmoid(Layer):
     sigmoid passes almost no gradient back, and stacks of them learn slowly.
     """
 
+    caches = ("p",)
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         """σ(x), elementwise."""
         return sigmoid(x)
@@ -220,11 +147,14 @@ class Sigmoid(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout · p (1 − p)``."""
+        self._check_dout(dout, self.p.shape)
         return dout * self.p * (1.0 - self.p)
 
 
 class Tanh(Layer):
     """``out = tanh(x)``, range (−1, 1); backward: ``dx = dout · (1 − out²)``."""
+
+    caches = ("out",)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """tanh(x), elementwise."""
@@ -237,6 +167,7 @@ class Tanh(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout · (1 − out²)``."""
+        self._check_dout(dout, self.out.shape)
         return dout * (1.0 - self.out**2)
 
 
@@ -247,6 +178,8 @@ class ReLU(Layer):
     output 0 there (and as PyTorch).  A unit whose input is negative for every sample
     passes no gradient at all: a "dead" ReLU.
     """
+
+    caches = ("mask",)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """max(x, 0), elementwise."""
@@ -259,6 +192,7 @@ class ReLU(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout`` where the input was positive, 0 elsewhere."""
+        self._check_dout(dout, self.mask.shape)
         return dout * self.mask  # a product, not np.where: no per-element branch
 
 
@@ -296,6 +230,8 @@ class Softmax(Layer):
     pixels that sum to 784 × 0.13 on average): see question 2 in ``docs/questions.md``.
     """
 
+    caches = ("out",)
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         """softmax(x) over each row."""
         return softmax(x)
@@ -307,6 +243,7 @@ class Softmax(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``out · (dout − Σ_j dout_j out_j)`` row by row."""
+        self._check_dout(dout, self.out.shape)
         dot = (dout * self.out).sum(axis=1, keepdims=True)
         return self.out * (dout - dot)
 
@@ -341,6 +278,8 @@ class Standardize(Layer):
     ``mu`` and ``sigma``: the paired ``Destandardize`` needs them on the way out.
     """
 
+    caches = ("x_hat", "mu", "sigma")
+
     def __init__(self, eps: float = 1e-12) -> None:
         self.eps = eps
 
@@ -357,6 +296,7 @@ class Standardize(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``(dout − mean(dout) − x̂ · mean(dout · x̂)) / sigma``, row by row."""
+        self._check_dout(dout, self.x_hat.shape)
         mean_dout = dout.mean(axis=1, keepdims=True)
         mean_dout_x_hat = (dout * self.x_hat).mean(axis=1, keepdims=True)
         return (dout - mean_dout - self.x_hat * mean_dout_x_hat) / self.sigma

@@ -26,6 +26,17 @@ an assignment either safe or loud:
 ``bind_parameters`` records each layer's views on the layer itself (``layer._views``),
 so composite models that bind the layers of their parts into one vector
 (``Autoencoder``, ``VAE``) are covered in the same way.
+
+A layer belongs to one model
+----------------------------
+A layer holds one ``W``, so it can be a view into one θ only.  Hence:
+
+* the same layer object twice in one model is refused when the model is built (it
+  would get two slices of θ and use one of them);
+* a model built from layers an earlier model already has takes them over (so a
+  notebook cell that rebuilds the model still works), and the earlier model refuses
+  to run (``DetachedParameterError``): otherwise its optimizer would move numbers
+  that no layer reads any more, and it would train nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from tinyae.layers import Dense, Layer, ShapeError
+from tinyae.safeguards import check_batch, check_count
 from tinyae.text import format_table
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -61,8 +73,11 @@ def bind_parameters(layers: Iterable[Layer], dtype: np.dtype) -> tuple[np.ndarra
     at 0.  The views are recorded on the layer, ``layer._views = {"W": …, "dW": …}``:
     ``Layer.__setattr__`` writes into them and ``check_views`` compares against them.
     Binding layers again (a composite model joining its parts) replaces their views.
+    The same layer object twice is refused: it would get two slices of θ, of which
+    the layer could use only one (see ``_check_distinct``).
     """
     layers = list(layers)
+    _check_distinct(layers)
     total = sum(np.size(getattr(layer, name)) for layer in layers for name in layer.param_names)
     params, grads = np.empty(total, dtype), np.zeros(total, dtype)
     start = 0
@@ -80,6 +95,26 @@ def bind_parameters(layers: Iterable[Layer], dtype: np.dtype) -> tuple[np.ndarra
     return params, grads
 
 
+def _check_distinct(layers: Sequence[Any]) -> None:
+    """Raise ``ValueError`` if one layer object appears twice in ``layers``.
+
+    A layer used twice would get two slices of θ but keep only the second as its ``W``:
+    the first slice is counted in ``n_params`` and moved by the optimizer, yet used by
+    nothing; and its second ``forward`` would overwrite what the first cached for
+    ``backward``.  Weights shared on purpose (a tied decoder) need a layer class of their own.
+    """
+    first: dict[int, int] = {}
+    for i, layer in enumerate(layers):
+        j = first.setdefault(id(layer), i)
+        if j != i:
+            raise ValueError(
+                f"layers {j} and {i} are the same {layer!r} object, but a layer keeps one set of "
+                f"parameters and one forward's cache for backward, so each position needs its "
+                f"own: build a new {type(layer).__name__}(…) for position {i} instead of reusing "
+                f"the object"
+            )
+
+
 def _bind(layer: Any, views: dict[str, np.ndarray]) -> None:
     """Point the layer's attributes at ``views`` and record them as ``layer._views``.
 
@@ -91,17 +126,35 @@ def _bind(layer: Any, views: dict[str, np.ndarray]) -> None:
     object.__setattr__(layer, "_views", views)
 
 
-def check_views(layers: Sequence[Any]) -> None:
-    """Raise ``DetachedParameterError`` if a bound parameter or gradient is not its view.
+def check_views(layers: Sequence[Any], bindings: Sequence[dict[str, np.ndarray] | None]) -> None:
+    """Raise ``DetachedParameterError`` if a layer's parameter or gradient is not the model's view.
 
-    One identity test (``is``) per parameter and gradient: cheap enough for every batch.
-    A ``tinyae.Layer`` always passes (its assignments write into the view); this catches
-    ``self.W = …`` in a layer class of one's own that does not subclass it.
+    ``bindings[i]`` is the ``_views`` a model gave ``layers[i]`` when it bound it.  One
+    identity test (``is``) per layer and per parameter: cheap enough for every batch.
+    A model finds out this way that a model built later from the same layer objects
+    took them over (the layer's ``_views`` are that model's now), and that an
+    assignment ``self.W = …`` in a layer class that does not subclass ``tinyae.Layer``
+    rebound a name to a new array.
     """
-    for i, layer in enumerate(layers):
-        for name, view in (getattr(layer, "_views", None) or {}).items():
+    for i, (layer, views) in enumerate(zip(layers, bindings, strict=True)):
+        if views is None:
+            continue
+        bound = views.items()
+        if getattr(layer, "_views", None) is not views:
+            raise DetachedParameterError(_taken_message(i, layer))
+        for name, view in bound:
             if getattr(layer, name, None) is not view:
                 raise DetachedParameterError(_detached_message(i, layer, name))
+
+
+def _taken_message(index: int, layer: Any) -> str:
+    """Why a model whose layer another model took over cannot run, and the fix."""
+    return (
+        f"layer {index} ({layer!r}) now belongs to a model built later from the same layer "
+        f"object, whose θ it reads and whose gradients it fills: this model's optimizer "
+        f"would move numbers that nothing uses. Build each model from its own, new layers "
+        f"(e.g. a function that returns a fresh list), or keep using the newer model."
+    )
 
 
 def _detached_message(index: int, layer: Any, name: str) -> str:
@@ -116,41 +169,13 @@ def _detached_message(index: int, layer: Any, name: str) -> str:
     )
 
 
-def check_batch(x: Any, n_in: int | None, dtype: np.dtype) -> np.ndarray:
-    """Return ``x`` as a ``(N, n_in)`` array of ``dtype``, or raise a clear error.
-
-    Catches the classic input mistakes before they turn into silently wrong numbers:
-    integer pixels 0..255, the wrong number of features, NaN or inf values.
-    """
-    x = np.asarray(x)
-    if x.dtype.kind in "ui":
-        raise TypeError(
-            f"input has integer dtype {x.dtype} (raw pixels 0..255?); convert it to "
-            f"floats in [0, 1] first, e.g. x = x / 255, or load_mnist(dtype='float32')"
-        )
-    if x.dtype.kind != "f":
-        raise TypeError(f"input must be a float array, got dtype {x.dtype}")
-    if x.ndim != 2 or (n_in is not None and x.shape[1] != n_in):
-        raise ShapeError(
-            f"model expects input of shape (N, {n_in}), got {x.shape}; "
-            f"flatten images to rows first, e.g. x.reshape(len(x), -1)"
-        )
-    x = x.astype(dtype, copy=False)
-    if not np.isfinite(x).all():
-        rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
-        raise ValueError(
-            f"input contains NaN or inf in {len(rows)} row(s) (first: {rows[:5].tolist()}); "
-            f"remove or fix those samples before training"
-        )
-    return x
-
-
 class Sequential:
     """A stack of layers: ``out = layer_L(… layer_2(layer_1(x)))``.
 
     Parameters
     ----------
-    layers : the layers in order, e.g. ``[Dense(784, 100), ReLU(), Dense(100, 784), Sigmoid()]``.
+    layers : the layers in order, e.g. ``[Dense(784, 100), ReLU(), Dense(100, 784), Sigmoid()]``,
+        each object once (see "A layer belongs to one model" above).
     seed : None (default), an int or a Generator.  Which wins, the model's ``seed`` or
         a layer's own ``rng`` (``Dense(…, rng=7)``)?  With ``seed=None``, layers built
         with an explicit ``rng`` keep their weights, and every other layer is drawn from
@@ -171,7 +196,7 @@ class Sequential:
         dtype: Any = np.float32,
         input_grad: bool = True,
     ) -> None:
-        self.layers = list(layers)
+        self.layers = _layer_list(layers)
         self.dtype = float_dtype(dtype)
         self.seed = seed
         self.widths = _widths(self.layers)
@@ -183,6 +208,7 @@ class Sequential:
             if seed is not None or not getattr(layer, "explicit_rng", False):
                 layer.reset_parameters(rng)
         self.params, self.grads = bind_parameters(self.layers, self.dtype)
+        self.bindings = bindings_of(self.layers)
         self.input_grad = input_grad
         if isinstance(self.layers[0], Dense):
             self.layers[0].compute_dx = input_grad
@@ -200,13 +226,14 @@ class Sequential:
     def forward(self, x: np.ndarray, check: bool = True) -> np.ndarray:
         """Run the batch through the layers, caching for ``backward``: ``(N, n_in) → (N, n_out)``.
 
+        uint8 pixels 0..255 are scaled to [0, 1]; other integer dtypes are refused.
         ``check=False`` skips the input checks of ``check_batch``: a composite model
         passes it for a part whose input is another part's output, not data — NaN
         there means diverging weights (``fit`` reports that), not bad samples.  The
-        parameters are always checked to still be views (``check_views``).
+        parameters are always checked to still be this model's views (``check_views``).
         """
         out = check_batch(x, self.n_in, self.dtype) if check else x
-        check_views(self.layers)
+        check_views(self.layers, self.bindings)
         for layer in self.layers:
             out = layer.forward(out)
         return out
@@ -222,12 +249,16 @@ class Sequential:
         return dout
 
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """The output for ``x`` without caching anything, in chunks of ``batch_size`` rows."""
+        """The output for ``x`` without caching anything, in chunks of ``batch_size`` rows.
+
+        uint8 pixels 0..255 are scaled to [0, 1], as in ``forward``.
+        """
         x = np.asarray(x)
-        check_views(self.layers)
+        check_count("batch_size", batch_size)
+        check_views(self.layers, self.bindings)
         chunks = []
         for start in range(0, max(len(x), 1), batch_size):
-            out = check_batch(x[start : start + batch_size], self.n_in, self.dtype)
+            out = check_batch(x[start : start + batch_size], self.n_in, self.dtype, first_row=start)
             for layer in self.layers:
                 out = layer.apply(out)
             chunks.append(out)
@@ -270,6 +301,28 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({self.layers!r})"
+
+
+def bindings_of(layers: Sequence[Any]) -> list[dict[str, np.ndarray] | None]:
+    """The views each layer holds now (None for a layer without parameters), for ``check_views``."""
+    return [getattr(layer, "_views", None) for layer in layers]
+
+
+def _layer_list(layers: Any) -> list[Any]:
+    """``layers`` as a list, refusing what is not a list of layer objects with a clear error."""
+    if isinstance(layers, Layer) or not isinstance(layers, Iterable):
+        raise TypeError(f"Sequential takes a list of layers, e.g. Sequential([Dense(784, 100), "
+                        f"ReLU(), Dense(100, 784), Sigmoid()]); got {layers!r}")
+    layers = list(layers)
+    _check_distinct(layers)
+    for i, layer in enumerate(layers):
+        if isinstance(layer, type):
+            raise TypeError(f"layer {i} is the class {layer.__name__}, not a layer: "
+                            f"write {layer.__name__}(…) to make one")
+        if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward")):
+            raise TypeError(f"layer {i} is {layer!r}, which has no forward and backward methods: "
+                            f"use a tinyae layer or a subclass of tinyae.Layer")
+    return layers
 
 
 def _widths(layers: Sequence[Layer]) -> list[int | None]:

@@ -18,6 +18,12 @@ terms of its own (the VAE's KL) also has ``penalties()``: one ``Penalty`` per te
 the last forward, which ``fit`` adds to the loss and records under the term's name.
 Each penalty computed its value and its gradient together; the model's ``backward``
 adds that gradient where the term enters the network.
+
+When training goes wrong, ``fit`` says so instead of returning a broken model: the data
+is checked before the first step (``check_data``), a loss that becomes NaN or inf or
+ends an epoch far above where it started raises ``TrainingError``, and any exception
+that stops ``fit`` (Ctrl-C, a callback's error, …) carries the finished epochs as its
+``history``.
 """
 
 from __future__ import annotations
@@ -26,21 +32,33 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from tinyae.losses import Loss
 from tinyae.optim import Optimizer
+from tinyae.safeguards import (
+    FirstLoss,
+    as_float_batch,
+    check_count,
+    check_data,
+    check_fit_arguments,
+    check_fit_objects,
+    divergence,
+    nan_message,
+    split_validation,
+)
 
 REDRAW_SECONDS = 0.25  # a terminal's live progress line is redrawn at most this often
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (the loss became NaN or inf); ``history`` holds what was done."""
+    """Training went wrong (a NaN or inf loss, or divergence); ``history`` holds what was done."""
 
-    def __init__(self, message: str, history: "History") -> None:
+    def __init__(self, message: str, history: History) -> None:
         super().__init__(message)
         self.history = history
 
@@ -130,7 +148,8 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
         """Track the best value; stop after ``patience`` epochs without improvement."""
         if self.monitor not in record:
-            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the epoch has only {sorted(record)}")
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the epoch has only "
+                           f"{sorted(record)}")
         if record[self.monitor] < self.best - self.min_delta:
             self.best, self.wait = record[self.monitor], 0
             self.best_params = model.params.copy() if self.restore_best else None
@@ -140,17 +159,6 @@ class EarlyStopping(Callback):
             self.stop_training = True
             if self.best_params is not None:
                 model.params[...] = self.best_params
-
-
-def as_float_batch(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A batch as floats of ``dtype``; uint8 pixels 0..255 are scaled to [0, 1].
-
-    Keeping images as uint8 until this point stores full MNIST in 47 MB instead of
-    188 MB (float32); scaling one batch at a time costs almost nothing.
-    """
-    if x.dtype == np.uint8:
-        return x.astype(dtype) * dtype.type(1 / 255)
-    return x.astype(dtype, copy=False)
 
 
 def batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
@@ -175,8 +183,12 @@ def evaluate(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None = None,
              batch_size: int = 1000, metrics: dict[str, Loss] | None = None) -> dict[str, float]:
     """Mean loss terms (and metrics) over ``x`` in batches, without training.
 
+    ``x (N, D_in)``, ``y (N, D_out)`` (default ``x``), checked as ``fit`` checks them.
     Returns e.g. ``{"loss": …}`` or, for a VAE, ``{"loss": …, "recon": …, "kl": …}``.
     """
+    check_data(x, y)
+    check_count("batch_size", batch_size)
+    check_fit_objects(loss, metrics=metrics)
     totals: dict[str, float] = {}
     for idx in batches(len(x), batch_size, rng=None):
         xb = as_float_batch(x[idx], model.dtype)
@@ -207,32 +219,58 @@ def fit(
 ) -> History:
     """Train ``model`` on ``x`` (target ``y``, or ``x`` itself when ``y`` is None).
 
-    Shapes: ``x (N, D_in)``, ``y (N, D_out)``; uint8 arrays are pixels, scaled per batch.
-    ``validation_data`` is ``x_val`` or ``(x_val, y_val)``.  ``metrics`` maps names to
-    losses reported alongside (e.g. ``{"mse": MSE()}``).  Shuffling draws from
-    ``np.random.default_rng(seed)``.  Returns the ``History``; raises ``TrainingError``
-    (before the bad update is applied) if the loss becomes NaN or inf.  ``verbose``
-    prints one line per epoch; on a terminal, while the epoch runs, that line shows
-    batch i/n, the time, the ETA and the running loss, redrawn in place.
+    Shapes: ``x (N, D_in)``, ``y (N, D_out)``: floats, or uint8 pixels 0..255, which are
+    scaled to [0, 1] batch by batch (other integer arrays are refused, see ``check_data``).
+    ``validation_data`` is ``x_val`` or ``(x_val, y_val)`` (with targets ``y``, it must
+    be the pair).  ``metrics`` maps names to losses reported alongside (e.g.
+    ``{"mse": MSE()}``).  Shuffling draws from ``np.random.default_rng(seed)``.
+
+    Returns the ``History``.  Raises ``TrainingError`` if the loss becomes NaN or inf
+    (before that update is applied), or if an epoch's loss ends more than ``DIVERGED``
+    times above where training started (the mean over the first ``START_SAMPLES``
+    samples; for a model with penalties, whose weights may change during training, its
+    ``recon``).  Whatever exception stops ``fit`` — also Ctrl-C (``KeyboardInterrupt``)
+    or a callback's error — leaves with ``error.history``, the finished epochs; the model
+    keeps the updates made until then.
+
+    ``verbose`` prints one line per epoch; on a terminal, while the epoch runs, that line
+    shows batch i/n, the time, the ETA and the running loss, redrawn in place.
     """
-    _check_fit_arguments(x, y, epochs, batch_size)
+    check_fit_arguments(x, y, epochs, batch_size, validation_data, seed)
+    check_fit_objects(loss, optimizer, metrics, callbacks)
+    history, progress = History(), _Progress(verbose)
+    try:
+        _train(model, x, y, history, progress, loss=loss, optimizer=optimizer, epochs=epochs,
+               batch_size=batch_size, shuffle=shuffle, validation_data=validation_data,
+               metrics=metrics, callbacks=callbacks, seed=seed)
+    except BaseException as error:  # the finished epochs must not be lost with the run
+        progress.stop()  # the error's message gets a line of its own
+        error.history = history  # type: ignore[attr-defined]
+        raise
+    return history
+
+
+def _train(model: Any, x: np.ndarray, y: np.ndarray | None, history: History,
+           progress: _Progress, *, loss: Loss,
+           optimizer: Optimizer, epochs: int, batch_size: int, shuffle: bool, validation_data: Any,
+           metrics: dict[str, Loss] | None, callbacks: Sequence[Callback], seed: int) -> None:
+    """``fit``'s loop over epochs and batches; each epoch's record goes into ``history``."""
     rng = np.random.default_rng(seed) if shuffle else None
-    history, step = History(), 0
-    progress, n_batches = _Progress(verbose), math.ceil(len(x) / batch_size)
+    step, first, n_batches = 0, FirstLoss(), math.ceil(len(x) / batch_size)
     for callback in callbacks:
         callback.on_train_begin(model)
     for epoch in range(epochs):
-        start, sums = time.perf_counter(), {}
+        start, sums = time.perf_counter(), dict[str, float]()
         for i, idx in enumerate(batches(len(x), batch_size, rng), start=1):
             for callback in callbacks:
                 callback.on_batch_begin(model, step)
             terms = _train_step(model, x, y, idx, loss, optimizer, metrics)
             if not math.isfinite(terms["loss"]):
-                progress.stop()
-                raise TrainingError(_nan_message(terms, epoch, step, model, optimizer), history)
+                raise TrainingError(nan_message(terms, epoch, step, model, optimizer), history)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * len(idx)
             step += 1
+            first.add(terms, len(idx))
             if progress.due():
                 running = sums["loss"] / min(i * batch_size, len(x))
                 progress.draw(_batch_line(epoch, epochs, i, n_batches, start, running))
@@ -246,7 +284,9 @@ def fit(
         progress.epoch_done(_progress_line(epoch, epochs, len(x), record))
         if any(callback.stop_training for callback in callbacks):
             break
-    return history
+        diverged = divergence(record, first, epoch, model, optimizer, x)
+        if diverged:
+            raise TrainingError(diverged, history)
 
 
 def _train_step(model: Any, x: np.ndarray, y: np.ndarray | None, idx: np.ndarray, loss: Loss,
@@ -266,32 +306,9 @@ def _train_step(model: Any, x: np.ndarray, y: np.ndarray | None, idx: np.ndarray
 
 
 def _validate(model: Any, loss: Loss, data: Any, metrics: dict[str, Loss] | None) -> dict[str, float]:
-    x_val, y_val = data if isinstance(data, tuple) else (data, None)
-    return {f"val_{key}": value for key, value in evaluate(model, loss, x_val, y_val, metrics=metrics).items()}
-
-
-def _check_fit_arguments(x: np.ndarray, y: np.ndarray | None, epochs: int, batch_size: int) -> None:
-    if not isinstance(x, np.ndarray) or x.ndim != 2:
-        raise ValueError(f"x must be a 2-D array (N samples, D features), got {getattr(x, 'shape', type(x))}")
-    if y is not None and len(y) != len(x):
-        raise ValueError(f"x has {len(x)} samples but y has {len(y)}; they must pair up row by row")
-    if len(x) == 0:
-        raise ValueError("x has no samples")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be ≥ 1, got epochs={epochs}, batch_size={batch_size}")
-
-
-def _nan_message(terms: dict[str, float], epoch: int, step: int, model: Any, optimizer: Optimizer) -> str:
-    weights = (
-        "the weights are still finite (that update was not applied)"
-        if np.isfinite(model.params).all()
-        else "the weights themselves have overflowed: reload a saved model or start again"
-    )
-    return (
-        f"the loss became {terms['loss']} at epoch {epoch + 1}, batch {step + 1}, so training "
-        f"stopped; {weights}. Usual causes: a learning rate too large for this model "
-        f"({optimizer!r}: try 10× smaller), inputs not scaled to [0, 1], or NaN in the data."
-    )
+    x_val, y_val = split_validation(data)
+    terms = evaluate(model, loss, x_val, y_val, metrics=metrics)
+    return {f"val_{key}": value for key, value in terms.items()}
 
 
 def _progress_line(epoch: int, epochs: int, n: int, record: dict[str, float]) -> str:

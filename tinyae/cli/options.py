@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tinyae.datasets import MNIST, load_mnist
 from tinyae.datasets.mnist import NAMES as DATASETS
@@ -17,9 +18,9 @@ from tinyae.layers import ACTIVATIONS
 from tinyae.losses import BCE, MSE, Loss, get_loss
 from tinyae.models.autoencoder import Autoencoder, dense_autoencoder, parse_spec
 from tinyae.models.vae import VAE, dense_vae
-from tinyae.schedules import SCHEDULES
 from tinyae.optim import Optimizer, get_optimizer
 from tinyae.registry import lookup
+from tinyae.schedules import SCHEDULES
 
 MNIST_PIXELS = 784  # 28 × 28: the first and last width of any MNIST autoencoder
 UNIT_OUTPUTS = ("sigmoid", "softmax")  # output activations whose values stay in [0, 1]
@@ -80,24 +81,48 @@ def architecture(text: str) -> str:
 # --- models ------------------------------------------------------------------------------
 
 DEFAULT_ARCH = {"ae": "784-100-50-100-784", "vae": "784-400"}
+# The flags one --model uses and the other has no use for.  Their argparse default is None,
+# so that a flag given to the model that would ignore it is refused, not silently dropped.
+VAE_DEFAULTS = {"latent": 20, "beta": 1.0, "kl_schedule": "constant"}
+ONLY_FOR = {"vae": ("--latent", "--beta", "--kl-schedule"), "ae": ("--code",)}
+
+
+def vae_flag(args: argparse.Namespace, name: str) -> Any:
+    """The VAE flag ``name`` (``"latent"``, ``"beta"``, ``"kl_schedule"``) or its default."""
+    value = getattr(args, name)
+    return VAE_DEFAULTS[name] if value is None else value
+
+
+def check_flags_used(args: argparse.Namespace) -> None:
+    """Raise ValueError for a flag of the other ``--model``: ignoring it trains another model."""
+    other = "ae" if args.model == "vae" else "vae"
+    given = [flag for flag in ONLY_FOR[other]
+             if getattr(args, flag.removeprefix("--").replace("-", "_")) is not None]
+    if given:
+        verb, it = ("is", "it") if len(given) == 1 else ("are", "them")
+        raise ValueError(f"{' and '.join(given)} {verb} for --model {other} only; "
+                         f"--model {args.model} would ignore {it}: drop {it}, or add "
+                         f"--model {other}")
 
 
 def arch_of(args: argparse.Namespace) -> str:
     """``--arch``, or the default of the ``--model``; a VAE's ends with ``--latent``."""
     arch = args.arch or DEFAULT_ARCH[args.model]
-    return f"{arch}-{args.latent}" if args.model == "vae" else arch
+    return f"{arch}-{vae_flag(args, 'latent')}" if args.model == "vae" else arch
 
 
 def build_autoencoder(args: argparse.Namespace) -> Autoencoder:
     """The dense autoencoder of ``--arch`` with the ``--hidden/--code/--output`` activations."""
+    check_flags_used(args)
     return dense_autoencoder(arch_of(args), hidden=args.hidden, output=args.output, code=args.code,
                              seed=args.seed)
 
 
 def build_vae(args: argparse.Namespace) -> VAE:
     """The dense VAE ``--arch``-``--latent`` with KL weight ``--beta`` (per sample, in nats)."""
-    return dense_vae(arch_of(args), hidden=args.hidden, output=args.output, beta=args.beta,
-                     seed=args.seed)
+    check_flags_used(args)
+    return dense_vae(arch_of(args), hidden=args.hidden, output=args.output,
+                     beta=vae_flag(args, "beta"), seed=args.seed)
 
 
 MODELS: dict[str, Callable[[argparse.Namespace], Any]] = {"ae": build_autoencoder, "vae": build_vae}
@@ -119,7 +144,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
                        help=f"activation of the hidden layers, one of {', '.join(activations)} "
                             "(default: %(default)s)")
     group.add_argument("--code", choices=activations, default=None, metavar="ACT",
-                       help="activation of the code layer (default: the --hidden one)")
+                       help="ae: activation of the code layer (default: the --hidden one)")
     group.add_argument("--output", choices=activations, default="sigmoid", metavar="ACT",
                        help="activation of the output layer; --loss bce needs sigmoid or "
                             "softmax (default: %(default)s)")
@@ -128,15 +153,16 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 def add_vae_flags(parser: argparse.ArgumentParser) -> None:
     """--latent, --beta and --kl-schedule (used with --model vae)."""
     group = parser.add_argument_group("vae (with --model vae)")
-    group.add_argument("--latent", type=positive_int, default=20, metavar="J",
-                       help="latent dimensions J (default: %(default)s)")
-    group.add_argument("--beta", type=nonnegative_float, default=1.0, metavar="BETA",
+    group.add_argument("--latent", type=positive_int, metavar="J",
+                       help=f"latent dimensions J (default: {VAE_DEFAULTS['latent']})")
+    group.add_argument("--beta", type=nonnegative_float, metavar="BETA",
                        help="weight of the KL term, with the reconstruction summed over pixels and "
-                            "both averaged over the batch; 1 is the ELBO (default: %(default)s)")
-    group.add_argument("--kl-schedule", choices=sorted(SCHEDULES), default="constant",
+                            "both averaged over the batch; 1 is the ELBO "
+                            f"(default: {VAE_DEFAULTS['beta']:g})")
+    group.add_argument("--kl-schedule", choices=sorted(SCHEDULES),
                        help="how the KL weight rises to --beta over training: constant, linear "
                             "warm-up over the first half, sigmoid (Bowman et al. 2015) or cyclical "
-                            "(Fu et al. 2019) (default: %(default)s)")
+                            f"(Fu et al. 2019) (default: {VAE_DEFAULTS['kl_schedule']})")
 
 
 def add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -195,14 +221,34 @@ def add_output_flags(parser: argparse.ArgumentParser, default_out: str) -> None:
 
 def check_fits_mnist(args: argparse.Namespace) -> None:
     """Raise ValueError unless the network reads (and, for an ae, writes) 784 pixels."""
+    if args.model == "vae":
+        check_vae_arch(args)
+        return
     arch, widths = arch_of(args), parse_spec(arch_of(args))
-    if args.model == "vae" and widths[0] != MNIST_PIXELS:  # the decoder mirrors the encoder
-        raise ValueError(f"--arch {args.arch} must start with {MNIST_PIXELS}, the pixels of an "
-                         f"MNIST image, e.g. {MNIST_PIXELS}-400")
-    if args.model == "ae" and (widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS):
+    if widths[0] != MNIST_PIXELS or widths[-1] != MNIST_PIXELS:
         raise ValueError(f"--arch {arch} must start and end with {MNIST_PIXELS}, the pixels of an "
                          f"MNIST image, e.g. {MNIST_PIXELS}-{'-'.join(map(str, widths[1:-1]))}-"
                          f"{MNIST_PIXELS}")
+
+
+def check_vae_arch(args: argparse.Namespace) -> None:
+    """Raise ValueError unless --arch is a VAE encoder's half, 784-hidden…, and --latent < 784."""
+    widths = [int(width) for width in (args.arch or DEFAULT_ARCH["vae"]).split("-")]
+    latent = vae_flag(args, "latent")
+    if widths[0] != MNIST_PIXELS:  # the decoder mirrors the encoder
+        raise ValueError(f"--arch {args.arch} must start with {MNIST_PIXELS}, the pixels of an "
+                         f"MNIST image, e.g. {MNIST_PIXELS}-400")
+    if len(widths) < 2:
+        raise ValueError(f"with --model vae, --arch gives the input and at least one hidden width, "
+                         f"e.g. --arch {MNIST_PIXELS}-400; the latent layer comes from --latent")
+    if len(widths) > 2 and widths[-1] == MNIST_PIXELS:  # a whole autoencoder's widths
+        raise ValueError(f"with --model vae, --arch gives the encoder's widths before the latent "
+                         f"layer, e.g. --arch {MNIST_PIXELS}-400 --latent 20, and the decoder "
+                         f"mirrors them; --arch {args.arch} would build the encoder "
+                         f"{arch_of(args)} and its mirror image. Give the encoder's half only")
+    if latent >= MNIST_PIXELS:
+        raise ValueError(f"--latent {latent} must be smaller than the {MNIST_PIXELS} pixels of an "
+                         f"image: the code is there to compress it, e.g. --latent 20")
 
 
 def make_loss(args: argparse.Namespace) -> Loss:
@@ -216,8 +262,8 @@ def make_loss(args: argparse.Namespace) -> Loss:
 
 def make_kl_schedule(args: argparse.Namespace, total_steps: int) -> Callable[[int], float]:
     """``--kl-schedule`` as w(t), rising to ``--beta`` over ``total_steps`` batches."""
-    schedule = lookup(SCHEDULES, args.kl_schedule, "KL schedule")
-    end, steps = args.beta, max(total_steps, 1)
+    schedule = lookup(SCHEDULES, vae_flag(args, "kl_schedule"), "KL schedule")
+    end, steps = vae_flag(args, "beta"), max(total_steps, 1)
     return lambda t: schedule(t, steps, end)
 
 
@@ -253,7 +299,7 @@ def per_pixel(test: dict[str, float], args: argparse.Namespace) -> dict[str, flo
     The trained loss is the autoencoder's ``loss`` (per pixel already), or the VAE's
     ``recon`` (a sum over the K pixels of each image, so ÷ K).
     """
-    values = {name: test[name] for name in ("bce", "mse") if name in test}
+    values: dict[str, float] = {name: test[name] for name in ("bce", "mse") if name in test}
     values[args.loss] = test["loss"] if args.model == "ae" else test["recon"] / MNIST_PIXELS
     return values
 

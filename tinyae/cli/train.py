@@ -6,23 +6,33 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from tinyae.cli.options import (
-    MODELS, add_common_flags, add_output_flags, arch_of, check_fits_mnist, load_data, make_kl_schedule,
-    make_loss, make_metrics, make_optimizer, per_pixel,
-)
 from tinyae.cli.errors import check_folder, user_values
+from tinyae.cli.options import (
+    MODELS,
+    add_common_flags,
+    add_output_flags,
+    arch_of,
+    check_fits_mnist,
+    load_data,
+    make_kl_schedule,
+    make_loss,
+    make_metrics,
+    make_optimizer,
+    per_pixel,
+)
 from tinyae.cli.output import output_folder
-from tinyae.schedules import KLAnnealing
 from tinyae.diagnostics import Monitor
 from tinyae.diagnostics.monitors import is_monitor_key
 from tinyae.io import save
 from tinyae.losses import Loss
-from tinyae.train import History, as_float_batch, evaluate, fit
+from tinyae.schedules import KLAnnealing
+from tinyae.train import Callback, History, as_float_batch, evaluate, fit
 
 N_RECONSTRUCTIONS = 10  # test images shown in reconstructions.png
 
@@ -136,19 +146,26 @@ def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, mode
     """Train, print the final test loss per pixel, write model, history and figures into ``out``."""
     data = load_data(args)
     x_train = data.x_train[: args.limit]  # fit scales the uint8 pixels batch by batch
+    if args.limit and args.limit > len(x_train):
+        _note(f"--limit {args.limit:,} is more than the {len(x_train):,} training images of "
+              f"{data.name}: training on all of them")
     metrics = make_metrics(args)
     if not args.quiet:
         print(f"training {args.model} {arch_of(args)} ({model.n_params:,} parameters) on {len(x_train):,} "
               f"{data.name} images: {loss!r}, {optimizer!r}, batch {args.batch_size}, seed {args.seed}")
-    callbacks = [_monitor(x_train, loss)] if args.monitor else []
+    callbacks: list[Callback] = [_monitor(x_train, loss)] if args.monitor else []
     if args.model == "vae":
         steps = args.epochs * math.ceil(len(x_train) / args.batch_size)
         with user_values():
             callbacks.append(KLAnnealing(make_kl_schedule(args, steps)))
+    finished = FinishedEpochs()
     start = time.perf_counter()
-    history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
-                  batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
-                  callbacks=callbacks, seed=args.seed, verbose=not args.quiet)
+    try:
+        history = fit(model, x_train, loss=loss, optimizer=optimizer, epochs=args.epochs,
+                      batch_size=args.batch_size, validation_data=data.x_test, metrics=metrics,
+                      callbacks=[*callbacks, finished], seed=args.seed, verbose=not args.quiet)
+    except KeyboardInterrupt as stop:
+        return keep_finished_epochs(stop, model, finished, out)
     seconds = time.perf_counter() - start
     test = evaluate(model, loss, data.x_test, metrics=metrics)
     epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
@@ -159,7 +176,8 @@ def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, mode
         print(f"  test −ELBO: {test['recon'] + test['kl']:.2f} nats per image "
               f"(reconstruction {test['recon']:.2f} + KL {test['kl']:.2f})")
         if model.beta != 1:
-            print(f"  test training objective, reconstruction + β·KL with β = {model.beta:g}: {test['loss']:.2f}")
+            print(f"  test training objective, reconstruction + β·KL with β = {model.beta:g}: "
+                  f"{test['loss']:.2f}")
     pixels = per_pixel(test, args)
     for name in ("bce", "mse"):
         undefined = f"undefined (--output {args.output} can leave [0, 1])"
@@ -174,6 +192,49 @@ def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, mode
     return 0
 
 
+
+
+class FinishedEpochs(Callback):
+    """Keeps a copy of the parameters (and a VAE's β) after each of the last two epochs.
+
+    Two, not one: Ctrl-C may land after this callback copied epoch e but before ``fit``
+    added epoch e to the History, and the model kept must be the History's last epoch.
+    """
+
+    def __init__(self) -> None:
+        self.kept: dict[int, tuple[np.ndarray, float | None]] = {}
+
+    def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
+        """Copy θ (and β) as the state after ``epoch + 1`` finished epochs; forget older ones."""
+        self.kept = {n: state for n, state in self.kept.items() if n == epoch}
+        self.kept[epoch + 1] = (model.params.copy(), getattr(model, "beta", None))
+
+
+def keep_finished_epochs(stop: KeyboardInterrupt, model: Any, finished: FinishedEpochs,
+                         out: Path) -> int:
+    """After Ctrl-C in ``fit``: write the model and history of the last finished epoch; 130.
+
+    The model goes back to its parameters at the end of that epoch (the interrupted epoch's
+    updates are dropped).  No test losses or figures: the user asked to stop.
+    """
+    history: History | None = getattr(stop, "history", None)
+    if history is None:  # not raised inside fit: nothing of ours to keep
+        raise stop
+    n = history.epochs
+    if n not in finished.kept:
+        _note(f"interrupted before the first epoch finished: nothing was written to {out}")
+        return 130
+    params, beta = finished.kept[n]
+    model.params[...] = params
+    if beta is not None:
+        model.beta = beta
+    print(f"wrote {save(model, out / 'model.npz')}")
+    for name in ("history.csv", "history.json"):
+        history.save(out / name)
+        print(f"wrote {out / name}")
+    _note(f"interrupted in epoch {n + 1}: kept the model and history of epoch {n}, the last one "
+          f"that finished, in {out} (model.npz, history.csv, history.json; no figures)")
+    return 130
 
 
 def _monitor(x_train: np.ndarray, loss: Loss) -> Monitor:

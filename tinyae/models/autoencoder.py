@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyae.layers import Dense, Layer, activation
 from tinyae.model import Sequential
-from tinyae.models.base import EncoderDecoder
+from tinyae.models.base import EncoderDecoder, check_parts
 
 
 class Autoencoder(EncoderDecoder):
@@ -25,6 +25,7 @@ class Autoencoder(EncoderDecoder):
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
+        check_parts(encoder, decoder)
         if None not in (encoder.n_out, decoder.n_in) and encoder.n_out != decoder.n_in:
             raise ValueError(
                 f"the encoder outputs {encoder.n_out} features but the decoder expects {decoder.n_in}"
@@ -37,15 +38,21 @@ class Autoencoder(EncoderDecoder):
 
     def backward(self, dp: np.ndarray) -> np.ndarray | None:
         """Backpropagate ∂L/∂p through the decoder, then the encoder."""
-        return self.encoder.backward(self.decoder.backward(dp))
+        dz = self.decoder.backward(dp)
+        assert dz is not None  # check_parts made sure the decoder computes ∂L/∂z
+        return self.encoder.backward(dz)
 
 
 def parse_spec(spec: str) -> list[int]:
     """``"784-100-50-100-784"`` → ``[784, 100, 50, 100, 784]``, with clear errors."""
+    if not isinstance(spec, str):
+        raise TypeError(f"architecture must be a string of layer widths joined by '-', e.g. "
+                        f"'784-100-50-100-784', got {spec!r}")
     try:
         widths = [int(part) for part in spec.replace(",", "-").split("-")]
     except ValueError:
-        raise ValueError(f"architecture {spec!r} must be layer widths joined by '-', e.g. '784-100-50-100-784'") from None
+        raise ValueError(f"architecture {spec!r} must be layer widths joined by '-', "
+                         f"e.g. '784-100-50-100-784'") from None
     if len(widths) < 3 or min(widths) < 1:
         raise ValueError(f"architecture {spec!r} needs at least 3 positive widths: input, code, output")
     return widths

@@ -22,7 +22,7 @@ import numpy as np
 
 from tinyae import layers as layer_module
 from tinyae.layers import Layer
-from tinyae.model import Sequential, bind_parameters
+from tinyae.model import Sequential, bind_parameters, bindings_of
 
 LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     layer_module.Dense, layer_module.Sigmoid, layer_module.ReLU, layer_module.Tanh,
@@ -40,10 +40,13 @@ class EncoderDecoder:
     ``params`` and ``grads`` cover the encoder's parameters, then the decoder's; each
     half's own ``params``/``grads`` are views of its part.  Subclasses check that the
     halves fit together (their widths) before calling ``super().__init__``, and define
-    ``forward(x)`` and ``backward(dp)``.
+    ``forward(x)`` and ``backward(dp)``.  A part belongs to one model: a half already
+    joined into another model is refused (see "A layer belongs to one model" in
+    ``tinyae.model``).
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
+        check_parts(encoder, decoder)
         if encoder.dtype != decoder.dtype:
             raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; "
                             f"build both with one dtype")
@@ -52,6 +55,8 @@ class EncoderDecoder:
         n_enc = encoder.n_params
         encoder.params, encoder.grads = self.params[:n_enc], self.grads[:n_enc]
         decoder.params, decoder.grads = self.params[n_enc:], self.grads[n_enc:]
+        for part in (encoder, decoder):
+            part.bindings = bindings_of(part.layers)
 
     def encode(self, x: np.ndarray) -> Any:
         """The encoder's output for ``x`` (N, D), without caching: the code."""
@@ -117,6 +122,26 @@ class EncoderDecoder:
         options = {key: value for key, value in config.items()
                    if key not in ("class", "encoder", "decoder")}
         return _build(cls, cls.__name__, options, encoder, decoder)
+
+
+def check_parts(encoder: Any, decoder: Any) -> None:
+    """Raise a clear error unless both halves are ``Sequential`` models of their own, and
+    the decoder passes the gradient back to the code (``input_grad=True``).
+
+    A half already joined into another model is refused: its layers use that model's
+    parameter vector, so one of the two models would train nothing.
+    """
+    for role, part in (("encoder", encoder), ("decoder", decoder)):
+        if not isinstance(part, Sequential):
+            raise TypeError(f"the {role} must be a Sequential, e.g. Sequential([Dense(784, 100), "
+                            f"ReLU()]), got {type(part).__name__}")
+        if part.params.base is not None:  # its θ is a slice of another model's vector
+            raise ValueError(f"this {role} is already a part of another model, whose parameter "
+                             f"vector its layers use; a part belongs to one model only, or one of "
+                             f"the two would train nothing: build a new {role} for this model")
+    if not decoder.input_grad:
+        raise ValueError("the decoder was built with input_grad=False, but the gradient must flow "
+                         "back through the code into the encoder; build it with input_grad=True")
 
 
 def sequential_from_config(config: dict[str, Any]) -> Sequential:

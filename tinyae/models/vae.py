@@ -67,8 +67,9 @@ from tinyae.layers import Dense, Identity, Layer, ShapeError, activation
 from tinyae.losses import REDUCTIONS
 from tinyae.model import Sequential
 from tinyae.models.autoencoder import parse_spec
-from tinyae.models.base import EncoderDecoder
+from tinyae.models.base import EncoderDecoder, check_parts
 from tinyae.registry import lookup
+from tinyae.safeguards import check_count
 
 
 def _kl_scale(shape: tuple[int, int], reduction: str) -> float:
@@ -165,7 +166,9 @@ class VAE(EncoderDecoder):
         _check_halves(encoder, decoder)
         _kl_scale((1, 1), reduction)  # refuse an unknown reduction now, not at the first batch
         super().__init__(encoder, decoder)
-        self.latent_dim, self.input_dim = decoder.n_in, encoder.n_in
+        J, K = decoder.n_in, encoder.n_in
+        assert J is not None and K is not None  # _check_halves refused halves without widths
+        self.latent_dim, self.input_dim = J, K
         self.beta, self.reduction, self.seed = beta, reduction, seed
         self.rng = np.random.default_rng(seed)
 
@@ -221,6 +224,7 @@ class VAE(EncoderDecoder):
         ``[dmu | dlog_var]`` (N, 2J) then goes back through the encoder.
         """
         dz = self.decoder.backward(dp)
+        assert dz is not None  # check_parts made sure the decoder computes ∂L/∂z
         dmu = dz + self.kl_penalty.dmu
         dlog_var = dz * self.eps * (0.5 * self.std) + self.kl_penalty.dlog_var
         return self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1))
@@ -244,6 +248,7 @@ class VAE(EncoderDecoder):
         ``rng``: a Generator or a seed; by default the VAE's own Generator (which then
         also moves on the noise of later training steps).
         """
+        check_count("n (the number of images)", n, minimum=0)
         rng = self.rng if rng is None else np.random.default_rng(rng)
         return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype))
 
@@ -266,7 +271,9 @@ class VAE(EncoderDecoder):
 
 def _check_halves(encoder: Sequential, decoder: Sequential) -> None:
     """Raise a clear error unless encoder (K → 2J) and decoder (J → K) fit together."""
-    if None in (encoder.n_in, encoder.n_out, decoder.n_in, decoder.n_out):
+    check_parts(encoder, decoder)
+    K, two_J, J, K_out = encoder.n_in, encoder.n_out, decoder.n_in, decoder.n_out
+    if K is None or two_J is None or J is None or K_out is None:
         raise ValueError("encoder and decoder must each contain a Dense layer (to fix their widths)")
     last = next(layer for layer in reversed(encoder.layers) if not isinstance(layer, Identity))
     if not isinstance(last, Dense):
@@ -274,20 +281,17 @@ def _check_halves(encoder: Sequential, decoder: Sequential) -> None:
             f"the encoder must end with a linear Dense giving [mu | log_var], but it ends with "
             f"{last!r}, which would restrict mu and log_var; remove that final activation"
         )
-    if encoder.n_out % 2:
-        raise ValueError(f"the encoder outputs {encoder.n_out} features; it must output 2·J "
+    if two_J % 2:
+        raise ValueError(f"the encoder outputs {two_J} features; it must output 2·J "
                          f"(J means, then J log-variances), an even number")
-    if decoder.n_in != encoder.n_out // 2:
+    if J != two_J // 2:
         raise ValueError(
-            f"the encoder outputs 2·J = {encoder.n_out} features, so J = {encoder.n_out // 2}, "
-            f"but the decoder expects {decoder.n_in} inputs; make the decoder start at J"
+            f"the encoder outputs 2·J = {two_J} features, so J = {two_J // 2}, "
+            f"but the decoder expects {J} inputs; make the decoder start at J"
         )
-    if decoder.n_out != encoder.n_in:
-        raise ValueError(f"the decoder outputs {decoder.n_out} features but the encoder takes "
-                         f"{encoder.n_in}: a VAE reconstructs its input, so they must match")
-    if not decoder.input_grad:
-        raise ValueError("the decoder was built with input_grad=False, but the gradient must flow "
-                         "back through z into the encoder; build it with input_grad=True")
+    if K_out != K:
+        raise ValueError(f"the decoder outputs {K_out} features but the encoder takes "
+                         f"{K}: a VAE reconstructs its input, so they must match")
 
 
 def dense_vae(spec: str = "784-400-20", hidden: str = "relu", output: str = "sigmoid",
