@@ -9,7 +9,7 @@ Follow one batch through the package::
 The names below are the public API; each lives in a module of its own.
 """
 
-from tinyae.datasets import load_mnist
+from tinyae.datasets import DataError, MNISTUnavailableError, load_mnist
 from tinyae.diagnostics import Monitor, doctor, format_findings
 from tinyae.gradcheck import check_layer, check_loss, check_model
 from tinyae.io import ModelFileError, load, save
@@ -38,6 +38,8 @@ __all__ = [
     "Adam",
     "Autoencoder",
     "Callback",
+    "DataError",
+    "MNISTUnavailableError",
     "EarlyStopping",
     "EpochHook",
     "History",
