@@ -11,14 +11,10 @@ Full MNIST is looked for in: 1. the ``data_dir`` argument, 2. ``$TINYAE_DATA_DIR
 unless ``TINYAE_OFFLINE=1`` is set or ``download=False`` (tests and CI never touch the
 network).  A folder may hold the files gzipped (``train-images-idx3-ubyte.gz``) or not.
 
-Every file is checked against the SHA-256 of its decompressed bytes before use.  A
-download that fails the check is never written; one that passes is written atomically
-(temp file, fsync, ``os.replace``), so a half-written file can never be read later.
-A file that fails its check is never used and never deleted: in the cache it is renamed
-``<name>.corrupt`` when a fresh copy is downloaded; in your own folders it is only reported.
-A download ends by a deadline however slowly a mirror sends (``deadline``, or the
-environment variable ``TINYAE_DOWNLOAD_DEADLINE``, in seconds); when the cache cannot be
-written (no home folder, read-only, a file in the way) the download stays in memory.
+Every file is checked against the SHA-256 of its decompressed bytes before use; one that
+fails is never used and never deleted (only reported in your own folders).  How downloads
+stay safe — atomic writes, one deadline (``TINYAE_DOWNLOAD_DEADLINE``), a cache that cannot
+be written — is the docstring of ``download.py``.
 """
 
 from __future__ import annotations
