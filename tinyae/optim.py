@@ -34,7 +34,8 @@ ADAM_EPS_RANGE = (1e-30, 1.0)
 # it buys, measured on one core for Adam on 2.83 M float32 parameters: 16.0 ms per step
 # for its formula on the whole vector, 5.2 ms slice by slice, as fast as the hand-managed
 # scratch buffer it replaced (128 to 512 KiB alike; 16 KiB slices: 10.2 ms, the cost of
-# the calls).  Two threads over the slices: 5.6 ms, since the step is memory-bound.
+# the calls).  Two threads over the slices: 5.6 ms, since the step is memory-bound.  For
+# the VAE's 636,000 parameters, whose state fits in L3: 1.32 ms against the buffer's 1.19.
 SLICE_BYTES = 256 * 1024
 
 
