@@ -65,6 +65,15 @@ def describe() -> str:
     return f"numpy {numpy.__version__}, " + text
 
 
+def blas_threads() -> int | None:
+    """The thread count of NumPy's BLAS, or None without threadpoolctl to ask."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=None)
+
+
 def describe_torch(torch) -> str:
     """PyTorch's CPU kernels and threads, e.g. ``"torch 2.13.0+cpu AVX512 kernels, 1 thread"``."""
     n = torch.get_num_threads()
