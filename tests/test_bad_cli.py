@@ -177,3 +177,15 @@ def test_sigint_to_a_real_tinyae_train_keeps_its_finished_epochs(tmp_path):
     assert_is_the_model_of_the_last_epoch(out, history)
     assert not (out / "loss.png").exists()  # no figures after Ctrl-C: the user asked to stop
     assert np.isfinite(history["loss"]).all()
+
+
+def test_experiment_without_full_mnist_suggests_its_own_flags(tmp_path):
+    """``experiment`` has no --dataset: its hint must name the flags it does have."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyae", "experiment", "blob", "--full", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "TINYAE_OFFLINE": "1", "TINYAE_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 1, result.stderr
+    assert "leave out --full" in result.stderr and "--dataset" not in result.stderr.splitlines()[-1]
+    assert "Traceback" not in result.stderr

@@ -27,6 +27,9 @@ from tinyae.cli.options import positive_int
 from tinyae.datasets import DataError
 from tinyae.train import TrainingError
 
+# How a subcommand's user gets the data when it is missing; ``experiment`` words its own.
+DATA_HINT = "--data-dir FOLDER, or --dataset mnist-mini"
+
 SUBCOMMANDS = (train, doctor, experiment, workbook)
 
 TOP_EXAMPLES = """\
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         return _fail(error, 2)
     except DataError as error:  # the message's lines say how to get the data
-        return _fail(f"{error}\nOn the command line: --data-dir FOLDER, or --dataset mnist-mini", 1)
+        hint = getattr(args, "data_hint", DATA_HINT)  # a subcommand's own flags, if it has other ones
+        return _fail(f"{error}\nOn the command line: {hint}", 1)
     except (TrainingError, OSError) as error:  # OSError: the system refused to read or write
         return _fail(error, 1)
     except KeyboardInterrupt:

@@ -38,7 +38,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=seed_int, default=0, metavar="N", help="default: %(default)s")
     parser.add_argument("--out", default="tinyae-experiments", metavar="DIR",
                         help="figures go to DIR/NAME/ (default: %(default)s)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, data_hint="--data-dir FOLDER, or leave out --full to use the "
+                        "subset bundled with tinyae")
 
 
 def run(args: argparse.Namespace) -> int:
