@@ -191,3 +191,13 @@ def test_a_hand_built_tied_decoder_works_like_dense_autoencoders():
     assert model.n_params == 5 * 2 + 2 + 5
     x = np.random.default_rng(0).uniform(size=(4, 5))
     assert check_model(model, MSE(), x, x).max_error < 1e-7
+
+
+def test_the_plain_autoencoder_is_unchanged_by_the_options():
+    plain = dense_autoencoder("8-4-8", seed=1)
+    assert set(plain.config()) == {"class", "encoder", "decoder"}  # old files stay identical
+    assert plain.penalties() == [] and plain.noise is None
+    x = np.random.default_rng(0).uniform(size=(16, 8))
+    history = fit(plain, x, loss=MSE(), optimizer=Adam(1e-2), epochs=1, batch_size=4,
+                  verbose=False)
+    assert set(history) == {"loss", "seconds"}

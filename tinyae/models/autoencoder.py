@@ -18,6 +18,7 @@ The classic variants are options of the same model (each part in a module of its
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -60,11 +61,12 @@ class Autoencoder(EncoderDecoder):
                              f"ρ̂ in (0, 1)), but the encoder ends with {encoder.layers[-1]!r}: "
                              f"build it with code='sigmoid'")
         for name, value in (("sparsity_weight", sparsity_weight), ("weight_decay", weight_decay)):
-            if not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
+            if not (isinstance(value, (int, float)) and 0 <= value < math.inf):
                 raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
         self.sparsity_weight, self.weight_decay = float(sparsity_weight), float(weight_decay)
         super().__init__(encoder, decoder)
-        self._penalties: list[Any] = []
+        self.sparsity_term: SparsityPenalty | None = None  # this batch's, set by forward
+        self.decay_term: WeightDecay | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Reconstruction ``p`` of ``x``, caching for backward.  ``(N, D) → (N, D)``.
@@ -72,17 +74,16 @@ class Autoencoder(EncoderDecoder):
         With ``sparsity`` or ``weight_decay``, also builds this batch's penalties.
         """
         z = self.encoder.forward(x)
-        self._penalties = []
         if self.sparsity is not None:
-            self._penalties.append(SparsityPenalty(z, self.sparsity, self.sparsity_weight))
+            self.sparsity_term = SparsityPenalty(z, self.sparsity, self.sparsity_weight)
         if self.weight_decay:
-            self._penalties.append(WeightDecay(self.encoder.layers + self.decoder.layers,
-                                               self.weight_decay))
+            self.decay_term = WeightDecay(self.encoder.layers + self.decoder.layers,
+                                          self.weight_decay)
         return self.decoder.forward(z, check=False)
 
     def penalties(self) -> list[Any]:
         """The sparsity and weight-decay terms of the last ``forward`` (none by default)."""
-        return self._penalties
+        return [term for term in (self.sparsity_term, self.decay_term) if term is not None]
 
     def backward(self, dp: np.ndarray) -> np.ndarray | None:
         """Backpropagate ∂L/∂p through the decoder, then the encoder, adding the penalties'.
@@ -93,13 +94,11 @@ class Autoencoder(EncoderDecoder):
         """
         dz = self.decoder.backward(dp)
         assert dz is not None  # check_parts made sure the decoder computes ∂L/∂z
-        for term in self._penalties:
-            if isinstance(term, SparsityPenalty):
-                dz = dz + term.da
+        if self.sparsity_term is not None:
+            dz = dz + self.sparsity_term.da
         dx = self.encoder.backward(dz)
-        for term in self._penalties:
-            if isinstance(term, WeightDecay):
-                term.add_gradient()
+        if self.decay_term is not None:
+            self.decay_term.add_gradient()
         return dx
 
     def config(self) -> dict[str, Any]:
