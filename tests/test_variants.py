@@ -189,6 +189,7 @@ def test_a_hand_built_tied_decoder_works_like_dense_autoencoders():
     decoder = Sequential([TiedDense(dense), Sigmoid()], dtype=np.float64)
     model = Autoencoder(encoder, decoder)
     assert model.n_params == 5 * 2 + 2 + 5
+    assert model.decoder.layers[0].config()["tied_to"] == 0
     x = np.random.default_rng(0).uniform(size=(4, 5))
     assert check_model(model, MSE(), x, x).max_error < 1e-7
 
@@ -201,3 +202,10 @@ def test_the_plain_autoencoder_is_unchanged_by_the_options():
     history = fit(plain, x, loss=MSE(), optimizer=Adam(1e-2), epochs=1, batch_size=4,
                   verbose=False)
     assert set(history) == {"loss", "seconds"}
+
+
+def test_a_tied_layer_must_tie_to_its_own_encoder():
+    stranger = Dense(5, 2)
+    encoder = Sequential([Dense(5, 2), Sigmoid()])
+    with pytest.raises(ValueError, match="not one of the encoder's layers"):
+        Autoencoder(encoder, Sequential([TiedDense(stranger), Sigmoid()]))

@@ -40,17 +40,19 @@ class TiedDense(Layer):
     * ``db = Σ_n dout[n]``                      (dense.n_in,)
     * ``dx = dout @ W``                          (N, dense.n_out)
 
-    ``tied_to`` is the index of ``dense`` among the encoder's layers, recorded in
-    ``config()`` so that a saved model is rebuilt with the same tie.
+    ``tied_to`` is the index of ``dense`` among the encoder's layers, which the model
+    joining encoder and decoder sets (``EncoderDecoder``); ``config()`` records it so that
+    a saved model is rebuilt with the same tie.
     """
 
     param_names = ("b",)
     caches = ("x",)
 
-    def __init__(self, dense: Dense, tied_to: int = 0) -> None:
+    def __init__(self, dense: Dense) -> None:
         if not isinstance(dense, Dense):
             raise TypeError(f"TiedDense ties to a Dense layer of the encoder, got {dense!r}")
-        self.dense, self.tied_to = dense, tied_to
+        self.dense = dense
+        self.tied_to: int | None = None  # set by the model that joins encoder and decoder
         self.n_in, self.n_out = dense.n_out, dense.n_in
         self.reset_parameters(np.random.default_rng(0))
         self.db = np.zeros_like(self.b)

@@ -161,9 +161,8 @@ def dense_autoencoder(
     activations[split - 1] = code or hidden
 
     def linear(i: int) -> Layer:
-        if tied and i >= split:  # decoder Dense i mirrors encoder Dense L−1−i, at index 2(L−1−i)
-            j = 2 * (len(widths) - 2 - i)
-            return TiedDense(encoder.layers[j], tied_to=j)
+        if tied and i >= split:  # the decoder, built after the encoder: Dense i mirrors the
+            return TiedDense(encoder.layers[2 * (len(widths) - 2 - i)])  # encoder's Dense L−1−i
         return Dense(widths[i], widths[i + 1], init=init)
 
     def stack(lo: int, hi: int) -> list[Layer]:

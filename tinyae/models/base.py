@@ -52,6 +52,7 @@ class EncoderDecoder:
             raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; "
                             f"build both with one dtype")
         self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
+        tie(encoder, decoder)
         self.params, self.grads = bind_parameters(encoder.layers + decoder.layers, self.dtype)
         n_enc = encoder.n_params
         encoder.params, encoder.grads = self.params[:n_enc], self.grads[:n_enc]
@@ -184,7 +185,23 @@ def _tied(i: int, spec: dict[str, Any], encoder: Sequential | None) -> TiedDense
             spec.get("n_in"), spec.get("n_out")):
         raise ValueError(f"layer {i} (TiedDense) must name, as tied_to, an encoder Dense of "
                          f"widths ({spec.get('n_out')}, {spec.get('n_in')}); got {spec!r}")
-    return TiedDense(dense, tied_to=j)
+    return TiedDense(dense)
+
+
+def tie(encoder: Sequential, decoder: Sequential) -> None:
+    """Set each decoder ``TiedDense``'s ``tied_to``: the index of its Dense in the encoder.
+
+    A TiedDense whose Dense is not one of this encoder's layers is refused: its W would not
+    be in this model's θ, so the optimizer could never train it.
+    """
+    for i, layer in enumerate(decoder.layers):
+        if isinstance(layer, TiedDense):
+            found = [j for j, other in enumerate(encoder.layers) if other is layer.dense]
+            if not found:
+                raise ValueError(f"decoder layer {i} ({layer!r}) ties to a Dense that is not "
+                                 f"one of the encoder's layers; tie it to the encoder's Dense: "
+                                 f"TiedDense(encoder.layers[j])")
+            layer.tied_to = found[0]
 
 
 def halves(config: dict[str, Any]) -> list[dict[str, Any]]:
