@@ -58,6 +58,18 @@ CASES = [
          ["--arch gives the input and at least one hidden width", "--latent"]),
     case("a VAE latent as wide as the image", ["train", "--model", "vae", "--latent", "800"], 2,
          ["--latent 800 must be smaller than the 784 pixels"]),
+    # --- autoencoder variants that do not fit together ---
+    case("--sparsity with a ReLU code layer", ["train", "--sparsity", "0.1"], 2,
+         ["--sparsity needs a sigmoid code layer", "the code layer is relu", "--code sigmoid"]),
+    case("--sparsity-weight without --sparsity", ["train", "--sparsity-weight", "3"], 2,
+         ["--sparsity-weight is the weight of the --sparsity penalty", "add --sparsity RHO"]),
+    case("--tied with the VAE", ["train", "--model", "vae", "--tied"], 2,
+         ["--tied is for --model ae only"]),
+    case("--noise with the VAE", ["train", "--model", "vae", "--noise", "mask:0.2"], 2,
+         ["--noise is for --model ae only"]),
+    case("--tied with an asymmetric architecture",
+         ["train", "--tied", "--arch", "784-100-30-50-784"], 2,
+         ["--tied decodes with the encoder's transposed weights", "symmetric", "784-100-30-50-784"]),
     # --- runs that diverge with a finite loss: status 1, nothing saved ---
     case("Adam with lr 1000 and a sigmoid output", ["train", "--lr", "1000"], 1,
          ["training diverged in epoch 1", "stuck at exactly 0", "try 10× smaller"]),

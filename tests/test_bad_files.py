@@ -152,7 +152,7 @@ LOAD_CASES = [
     ("a width of true", edited(first_dense("n_out", True)),
      ["n_out must be a whole number, got True"]),
     ("a width that is a string", edited(first_dense("n_in", "6")), ["whole number, got '6'"]),
-    ("a width of 0", edited(first_dense("n_in", 0)), ["n_in must be ≥ 1, got 0"]),
+    ("a width of 0", edited(first_dense("n_in", 0)), ["n_in must be a whole number ≥ 1, got 0"]),
     ("a missing width", edited(lambda c: c["encoder"]["layers"][0].pop("n_out")),
      ["lacks", "n_out"]),
     ("widths asking for 10¹² parameters",

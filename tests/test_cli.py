@@ -127,6 +127,11 @@ def test_help_names_the_main_flags_and_gives_examples(capsys):
     ["--arch", "784-784"],  # refused by the package's own parser, not by argparse: still usage
     ["--model", "vae", "--latent", "1000"],  # a latent wider than the image, refused by dense_vae
     ["--data-dir", "no/such/folder"],  # a folder named on the command line that is not there
+    ["--noise", "gauss:0.3"],  # a noise spec that does not parse
+    ["--noise", "mask:1.5"],  # a masking probability outside (0, 1)
+    ["--sparsity", "1", "--code", "sigmoid"],  # ρ outside (0, 1)
+    ["--sparsity", "0", "--code", "sigmoid"],
+    ["--weight-decay", "-1e-3"],
 ])
 def test_bad_flags_give_one_line_and_status_2(flags, capsys, tmp_path):
     out = tmp_path / "out"
@@ -351,3 +356,20 @@ def test_vae_flags_are_checked(capsys):
     assert main(["train", "--model", "vae", "--arch", "100-50", "--dataset", "mnist-mini"]) == 2
     err = capsys.readouterr().err
     assert "must be a number ≥ 0" in err and "must start with 784" in err
+
+
+def test_train_composes_the_variant_flags_and_saves_the_variant(tmp_path, capsys):
+    out = tmp_path / "out"
+    flags = ["--arch", "784-64-784", "--hidden", "sigmoid", "--noise", "mask:0.25", "--sparsity",
+             "0.1", "--sparsity-weight", "2", "--weight-decay", "3e-3", "--tied", "--quiet"]
+    assert main([*QUICK, *flags, "--out", str(out)]) == 0
+    model = tinyae.load(out / "model.npz")
+    assert (model.noise.spec, model.sparsity, model.sparsity_weight, model.weight_decay) == (
+        "mask:0.25", 0.1, 2.0, 3e-3)
+    assert model.decoder.layers[0].dense is model.encoder.layers[0]
+    assert model.n_params == 784 * 64 + 64 + 784  # one W, two biases
+    history = json.loads((out / "history.json").read_text())
+    assert {"recon", "sparsity", "weight_decay", "val_sparsity"} <= set(history)
+    # The loss is summed over each image's pixels, so the printed per-pixel BCE is recon / 784.
+    printed = float(capsys.readouterr().out.split("test BCE per pixel:")[1].split()[0])
+    assert printed == pytest.approx(history["val_recon"][-1] / 784, rel=1e-5)

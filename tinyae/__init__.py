@@ -30,6 +30,7 @@ from tinyae.losses import BCE, MSE, BCEWithLogits, Loss, binary_entropy, get_los
 from tinyae.model import DetachedParameterError, Sequential
 from tinyae.models import Autoencoder, dense_autoencoder
 from tinyae.optim import SGD, Adam, Optimizer, get_optimizer
+from tinyae.tied import TiedDense
 from tinyae.train import Callback, EarlyStopping, EpochHook, History, TrainingError, evaluate, fit
 
 __version__ = "0.1.0"
@@ -72,6 +73,7 @@ __all__ = [
     "Softmax",
     "Standardize",
     "Tanh",
+    "TiedDense",
     "activation",
     "binary_entropy",
     "check_layer",

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from tinyae.text import format_table
+from tinyae.train import loss_terms
 
 GOOD = 1e-7  # a correct gradient of a smooth function in float64 passes this
 WRONG = 1e-2  # above this, the analytic gradient is certainly wrong
@@ -332,6 +333,9 @@ def check_model(
 ) -> GradCheckReport:
     """Check the gradient of ``loss(model(x), y)`` with respect to every model parameter.
 
+    For a model with ``penalties()`` (sparsity, weight decay, …) the checked objective is
+    the one ``fit`` minimises: ``loss(model(x), y) + Σ weight · value``.
+
     ``model`` needs ``forward``, ``backward``, ``zero_grad`` and ``parameters()``
     returning ``(name, value, grad)``; build it with ``dtype=np.float64``.  A model
     with flat ``params`` and ``grads`` vectors (``Sequential``, the autoencoders) must
@@ -343,7 +347,7 @@ def check_model(
     require_float64(x=x, y=y, **{name: value for name, value, _ in named})
 
     def f() -> float:
-        return loss.forward(model.forward(x), y)
+        return loss_terms(model, loss, model.forward(x), y)["loss"]
 
     model.zero_grad()
     size = abs(f())

@@ -53,6 +53,7 @@ from tinyae.safeguards import (
 )
 
 REDRAW_SECONDS = 0.25  # a terminal's live progress line is redrawn at most this often
+NOISE_STREAM = 1  # input noise draws from default_rng([seed, NOISE_STREAM]), apart from shuffling
 
 
 class TrainingError(RuntimeError):
@@ -168,7 +169,7 @@ def batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Iterato
         yield order[start : start + batch_size]
 
 
-def _loss_terms(model: Any, loss: Loss, p: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def loss_terms(model: Any, loss: Loss, p: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """``{"loss": recon + Σ weight·value}``, plus ``recon`` and each penalty's value if any."""
     recon = loss.forward(p, y)
     penalties: list[Penalty] = model.penalties() if hasattr(model, "penalties") else []
@@ -194,7 +195,7 @@ def evaluate(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None = None,
         xb = as_float_batch(x[idx], model.dtype)
         yb = xb if y is None else as_float_batch(y[idx], model.dtype)
         p = model.forward(xb)
-        terms = _loss_terms(model, loss, p, yb)
+        terms = loss_terms(model, loss, p, yb)
         terms.update({name: metric.forward(p, yb) for name, metric in (metrics or {}).items()})
         for key, value in terms.items():
             totals[key] = totals.get(key, 0.0) + value * len(idx)
@@ -224,6 +225,10 @@ def fit(
     ``validation_data`` is ``x_val`` or ``(x_val, y_val)`` (with targets ``y``, it must
     be the pair).  ``metrics`` maps names to losses reported alongside (e.g.
     ``{"mse": MSE()}``).  Shuffling draws from ``np.random.default_rng(seed)``.
+
+    A model with a ``noise`` (a denoising autoencoder, see ``tinyae.noise``) is trained on
+    corrupted inputs, drawn per batch from ``np.random.default_rng([seed, NOISE_STREAM])``,
+    against the clean targets; validation and ``evaluate`` use the clean inputs.
 
     Returns the ``History``.  Raises ``TrainingError`` if the loss becomes NaN or inf
     (before that update is applied), or if an epoch's loss ends more than ``DIVERGED``
@@ -256,6 +261,7 @@ def _train(model: Any, x: np.ndarray, y: np.ndarray | None, history: History,
            metrics: dict[str, Loss] | None, callbacks: Sequence[Callback], seed: int) -> None:
     """``fit``'s loop over epochs and batches; each epoch's record goes into ``history``."""
     rng = np.random.default_rng(seed) if shuffle else None
+    corrupt = _corruption(getattr(model, "noise", None), seed)
     step, first, n_batches = 0, FirstLoss(), math.ceil(len(x) / batch_size)
     for callback in callbacks:
         callback.on_train_begin(model)
@@ -264,7 +270,7 @@ def _train(model: Any, x: np.ndarray, y: np.ndarray | None, history: History,
         for i, idx in enumerate(batches(len(x), batch_size, rng), start=1):
             for callback in callbacks:
                 callback.on_batch_begin(model, step)
-            terms = _train_step(model, x, y, idx, loss, optimizer, metrics)
+            terms = _train_step(model, x, y, idx, loss, optimizer, metrics, corrupt)
             if not math.isfinite(terms["loss"]):
                 raise TrainingError(nan_message(terms, epoch, step, model, optimizer), history)
             for key, value in terms.items():
@@ -290,19 +296,31 @@ def _train(model: Any, x: np.ndarray, y: np.ndarray | None, history: History,
 
 
 def _train_step(model: Any, x: np.ndarray, y: np.ndarray | None, idx: np.ndarray, loss: Loss,
-                optimizer: Optimizer, metrics: dict[str, Loss] | None) -> dict[str, float]:
-    """One forward, backward and update on the batch ``x[idx]``; returns its loss terms."""
+                optimizer: Optimizer, metrics: dict[str, Loss] | None,
+                corrupt: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
+    """One forward, backward and update on the batch ``x[idx]``; returns its loss terms.
+
+    The model sees ``corrupt(x[idx])``; the target stays the clean ``x[idx]`` (or ``y[idx]``).
+    """
     xb = as_float_batch(x[idx], model.dtype)
     yb = xb if y is None else as_float_batch(y[idx], model.dtype)
     model.zero_grad()
-    p = model.forward(xb)
-    terms = _loss_terms(model, loss, p, yb)
+    p = model.forward(corrupt(xb))
+    terms = loss_terms(model, loss, p, yb)
     if not math.isfinite(terms["loss"]):
         return terms  # the caller stops before this update can spoil the weights
     model.backward(loss.backward())
     optimizer.step(model.params, model.grads)
     terms.update({name: metric.forward(p, yb) for name, metric in (metrics or {}).items()})
     return terms
+
+
+def _corruption(noise: Any, seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The input each batch is trained on: ``noise(x, rng)`` with fit's noise stream, or x."""
+    if noise is None:
+        return lambda xb: xb
+    rng = np.random.default_rng([seed, NOISE_STREAM])
+    return lambda xb: noise(xb, rng)
 
 
 def _validate(model: Any, loss: Loss, data: Any, metrics: dict[str, Loss] | None) -> dict[str, float]:

@@ -18,6 +18,7 @@ from tinyae.layers import ACTIVATIONS
 from tinyae.losses import BCE, MSE, Loss, get_loss
 from tinyae.models.autoencoder import Autoencoder, dense_autoencoder, parse_spec
 from tinyae.models.vae import VAE, dense_vae
+from tinyae.noise import parse_noise
 from tinyae.optim import Optimizer, get_optimizer
 from tinyae.registry import lookup
 from tinyae.schedules import SCHEDULES
@@ -66,6 +67,19 @@ def momentum_float(text: str) -> float:
     return _checked(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
+def unit_interval(text: str) -> float:
+    """A number strictly between 0 and 1 (a sparsity target ρ)."""
+    return _checked(text, float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
+
+
+def noise_spec(text: str) -> str:
+    """A noise spec ``gaussian:SIGMA`` or ``mask:Q`` (see ``tinyae.noise``), canonical."""
+    try:
+        return parse_noise(text).spec
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def architecture(text: str) -> str:
     """Layer widths such as ``784-100-50-100-784`` (or a VAE's ``784-400``), in canonical form.
 
@@ -84,7 +98,10 @@ DEFAULT_ARCH = {"ae": "784-100-50-100-784", "vae": "784-400"}
 # The flags one --model uses and the other has no use for.  Their argparse default is None,
 # so that a flag given to the model that would ignore it is refused, not silently dropped.
 VAE_DEFAULTS = {"latent": 20, "beta": 1.0, "kl_schedule": "constant"}
-ONLY_FOR = {"vae": ("--latent", "--beta", "--kl-schedule"), "ae": ("--code",)}
+ONLY_FOR = {"vae": ("--latent", "--beta", "--kl-schedule"),
+            "ae": ("--code", "--noise", "--sparsity", "--sparsity-weight", "--weight-decay",
+                   "--tied")}
+SPARSITY_WEIGHT = 3.0  # β of CS294A's sparse-autoencoder exercise
 
 
 def vae_flag(args: argparse.Namespace, name: str) -> Any:
@@ -112,10 +129,30 @@ def arch_of(args: argparse.Namespace) -> str:
 
 
 def build_autoencoder(args: argparse.Namespace) -> Autoencoder:
-    """The dense autoencoder of ``--arch`` with the ``--hidden/--code/--output`` activations."""
+    """The dense autoencoder of ``--arch`` with the ``--hidden/--code/--output`` activations,
+    and the variant flags ``--noise``, ``--sparsity``, ``--weight-decay``, ``--tied``."""
     check_flags_used(args)
+    check_variant_flags(args)
+    weight = SPARSITY_WEIGHT if args.sparsity_weight is None else args.sparsity_weight
     return dense_autoencoder(arch_of(args), hidden=args.hidden, output=args.output, code=args.code,
-                             seed=args.seed)
+                             seed=args.seed, noise=args.noise, sparsity=args.sparsity,
+                             sparsity_weight=weight, weight_decay=args.weight_decay or 0.0,
+                             tied=bool(args.tied))
+
+
+def check_variant_flags(args: argparse.Namespace) -> None:
+    """Raise ValueError for variant flags that do not fit together or with the architecture."""
+    code = args.code or args.hidden
+    if args.sparsity is not None and code != "sigmoid":
+        raise ValueError(f"--sparsity needs a sigmoid code layer (a mean activation in (0, 1)), "
+                         f"but the code layer is {code}: add --code sigmoid")
+    if args.sparsity_weight is not None and args.sparsity is None:
+        raise ValueError("--sparsity-weight is the weight of the --sparsity penalty: add "
+                         "--sparsity RHO (e.g. --sparsity 0.1), or drop --sparsity-weight")
+    widths = parse_spec(arch_of(args))
+    if args.tied and widths != widths[::-1]:
+        raise ValueError(f"--tied decodes with the encoder's transposed weights, so --arch must be "
+                         f"symmetric (e.g. 784-196-784), got {arch_of(args)}")
 
 
 def build_vae(args: argparse.Namespace) -> VAE:
@@ -165,6 +202,25 @@ def add_vae_flags(parser: argparse.ArgumentParser) -> None:
                             f"(Fu et al. 2019) (default: {VAE_DEFAULTS['kl_schedule']})")
 
 
+def add_variant_flags(parser: argparse.ArgumentParser) -> None:
+    """--noise, --sparsity, --sparsity-weight, --weight-decay and --tied (with --model ae)."""
+    group = parser.add_argument_group("autoencoder variants (with --model ae)")
+    group.add_argument("--noise", type=noise_spec, metavar="SPEC",
+                       help="denoising: corrupt each training batch's input, keep the clean image "
+                            "as the target; gaussian:SIGMA (clipped to [0, 1]) or mask:Q (each "
+                            "pixel zeroed with probability Q), e.g. gaussian:0.3")
+    group.add_argument("--sparsity", type=unit_interval, metavar="RHO",
+                       help="sparse: penalise each code unit's mean activation for straying from "
+                            "RHO (KL divergence); needs --code sigmoid, e.g. 0.1")
+    group.add_argument("--sparsity-weight", type=nonnegative_float, metavar="BETA",
+                       help=f"weight of the --sparsity penalty (default: {SPARSITY_WEIGHT:g})")
+    group.add_argument("--weight-decay", type=nonnegative_float, metavar="LAMBDA",
+                       help="add LAMBDA·½‖W‖² over the weight matrices to the loss, e.g. 3e-3 "
+                            "(default: 0)")
+    group.add_argument("--tied", action="store_true", default=None,
+                       help="decode with the transposed encoder weights (symmetric --arch)")
+
+
 def add_data_flags(parser: argparse.ArgumentParser) -> None:
     """--dataset, --data-dir and --limit."""
     group = parser.add_argument_group("data")
@@ -203,6 +259,7 @@ def add_common_flags(parser: argparse.ArgumentParser) -> None:
     """The model, data and training flags of every subcommand that trains a model."""
     add_model_flags(parser)
     add_vae_flags(parser)
+    add_variant_flags(parser)
     add_data_flags(parser)
     add_training_flags(parser)
 
@@ -257,7 +314,14 @@ def make_loss(args: argparse.Namespace) -> Loss:
         raise ValueError(f"--loss bce needs predictions in [0, 1], but --output {args.output} can "
                          f"leave it; use --output sigmoid, or --loss mse")
     # A VAE's reconstruction is summed over pixels per sample, like its KL: −ELBO in nats.
-    return get_loss(args.loss, reduction="batchmean" if args.model == "vae" else "mean")
+    # So is a penalised autoencoder's: CS294A's λ and β weigh the penalties against the
+    # error summed over an image's pixels, and per pixel they would be 784 times too strong.
+    return get_loss(args.loss, reduction="batchmean" if summed_per_image(args) else "mean")
+
+
+def summed_per_image(args: argparse.Namespace) -> bool:
+    """Whether the loss is summed over each image's pixels: the VAE, or --sparsity/--weight-decay."""
+    return args.model == "vae" or args.sparsity is not None or bool(args.weight_decay)
 
 
 def make_kl_schedule(args: argparse.Namespace, total_steps: int) -> Callable[[int], float]:
@@ -296,11 +360,12 @@ def make_metrics(args: argparse.Namespace) -> dict[str, Loss]:
 def per_pixel(test: dict[str, float], args: argparse.Namespace) -> dict[str, float]:
     """Test BCE and MSE per pixel from ``evaluate``'s result, wherever each was computed.
 
-    The trained loss is the autoencoder's ``loss`` (per pixel already), or the VAE's
-    ``recon`` (a sum over the K pixels of each image, so ÷ K).
+    The trained loss is the plain autoencoder's ``loss`` (per pixel already), or, for a
+    model with penalties, its ``recon`` (a sum over the K pixels of each image, so ÷ K).
     """
     values: dict[str, float] = {name: test[name] for name in ("bce", "mse") if name in test}
-    values[args.loss] = test["loss"] if args.model == "ae" else test["recon"] / MNIST_PIXELS
+    recon = test.get("recon", test["loss"])
+    values[args.loss] = recon / MNIST_PIXELS if summed_per_image(args) else recon
     return values
 
 

@@ -25,6 +25,7 @@ from tinyae.cli.options import (
     make_metrics,
     make_optimizer,
     per_pixel,
+    summed_per_image,
 )
 from tinyae.cli.output import output_folder
 from tinyae.diagnostics import Monitor
@@ -108,6 +109,11 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
 def loss_labels(args: argparse.Namespace) -> dict[str, Any]:
     """loss.png's y label (the unit of the --loss), legend names and title for the --model."""
     name = args.loss.upper()
+    if summed_per_image(args) and args.model == "ae":
+        return {"ylabel": "per image", "title": f"loss per image ({name} summed over the pixels, "
+                                                "+ penalties)",
+                "names": {"loss": "recon + penalties", "recon": "reconstruction",
+                          "sparsity": "Σ KL(ρ ‖ ρ̂)", "weight_decay": "½‖W‖²"}}
     if args.model == "ae":
         return {"ylabel": f"{name} per pixel", "names": {"loss": name},
                 "title": f"{name} per pixel of the training and test images, per epoch"}

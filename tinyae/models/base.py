@@ -23,6 +23,7 @@ import numpy as np
 from tinyae import layers as layer_module
 from tinyae.layers import Layer
 from tinyae.model import Sequential, bind_parameters, bindings_of
+from tinyae.tied import TiedDense
 
 LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     layer_module.Dense, layer_module.Sigmoid, layer_module.ReLU, layer_module.Tanh,
@@ -51,6 +52,7 @@ class EncoderDecoder:
             raise TypeError(f"encoder is {encoder.dtype} but decoder is {decoder.dtype}; "
                             f"build both with one dtype")
         self.encoder, self.decoder, self.dtype = encoder, decoder, encoder.dtype
+        tie(encoder, decoder)
         self.params, self.grads = bind_parameters(encoder.layers + decoder.layers, self.dtype)
         n_enc = encoder.n_params
         encoder.params, encoder.grads = self.params[:n_enc], self.grads[:n_enc]
@@ -117,8 +119,10 @@ class EncoderDecoder:
         constructor; one missing from an older file takes the constructor's default.  A
         config that does not describe such a model raises ValueError saying what is wrong.
         """
-        encoder, decoder = (in_part(name, sequential_from_config, half)
-                            for name, half in zip(PARTS, halves(config), strict=True))
+        encoder_config, decoder_config = halves(config)
+        encoder = in_part("encoder", sequential_from_config, encoder_config)
+        decoder = in_part("decoder", functools.partial(sequential_from_config, tie_to=encoder),
+                          decoder_config)
         options = {key: value for key, value in config.items()
                    if key not in ("class", "encoder", "decoder")}
         return _build(cls, cls.__name__, options, encoder, decoder)
@@ -144,11 +148,12 @@ def check_parts(encoder: Any, decoder: Any) -> None:
                          "back through the code into the encoder; build it with input_grad=True")
 
 
-def sequential_from_config(config: dict[str, Any]) -> Sequential:
+def sequential_from_config(config: dict[str, Any], tie_to: Sequential | None = None) -> Sequential:
     """A freshly initialised ``Sequential`` with the layers described by its ``config()``.
 
-    Raises ValueError naming the layer and option when ``config`` does not describe one
-    (see ``layer_specs``).
+    ``tie_to``: the encoder whose Dense layers a decoder's ``TiedDense`` layers use (each
+    names its Dense by index, ``tied_to``).  Raises ValueError naming the layer and option
+    when ``config`` does not describe one (see ``layer_specs``).
     """
     layers: list[Layer] = []
     open_standardize: list[layer_module.Standardize] = []
@@ -160,12 +165,43 @@ def sequential_from_config(config: dict[str, Any]) -> Sequential:
                 raise ValueError("cannot rebuild a Destandardize without a Standardize before it")
             layers.append(layer_module.Destandardize(open_standardize.pop()))
             continue
+        if kind == "TiedDense":
+            layers.append(_tied(i, spec, tie_to))
+            continue
         layer = _build(LAYER_TYPES[kind], f"layer {i} ({kind})", options)
         if isinstance(layer, layer_module.Standardize):
             open_standardize.append(layer)
         layers.append(layer)
     options = {key: value for key, value in config.items() if key not in ("class", "layers")}
     return _build(Sequential, "Sequential", options, layers)
+
+
+def _tied(i: int, spec: dict[str, Any], encoder: Sequential | None) -> TiedDense:
+    """The ``TiedDense`` that ``spec`` describes, tied to the encoder's layer ``tied_to``."""
+    j: Any = spec.get("tied_to")
+    layers = encoder.layers if encoder is not None else []
+    dense = layers[j] if _is_int(j) and 0 <= j < len(layers) else None
+    if not isinstance(dense, layer_module.Dense) or (dense.n_out, dense.n_in) != (
+            spec.get("n_in"), spec.get("n_out")):
+        raise ValueError(f"layer {i} (TiedDense) must name, as tied_to, an encoder Dense of "
+                         f"widths ({spec.get('n_out')}, {spec.get('n_in')}); got {spec!r}")
+    return TiedDense(dense)
+
+
+def tie(encoder: Sequential, decoder: Sequential) -> None:
+    """Set each decoder ``TiedDense``'s ``tied_to``: the index of its Dense in the encoder.
+
+    A TiedDense whose Dense is not one of this encoder's layers is refused: its W would not
+    be in this model's θ, so the optimizer could never train it.
+    """
+    for i, layer in enumerate(decoder.layers):
+        if isinstance(layer, TiedDense):
+            found = [j for j, other in enumerate(encoder.layers) if other is layer.dense]
+            if not found:
+                raise ValueError(f"decoder layer {i} ({layer!r}) ties to a Dense that is not "
+                                 f"one of the encoder's layers; tie it to the encoder's Dense: "
+                                 f"TiedDense(encoder.layers[j])")
+            layer.tied_to = found[0]
 
 
 def halves(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -184,7 +220,7 @@ def layer_specs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ValueError("a Sequential config must be a JSON object with a list of 'layers'")
-    known = sorted([*LAYER_TYPES, "Destandardize"])
+    known = sorted([*LAYER_TYPES, "Destandardize", "TiedDense"])
     for i, spec in enumerate(config["layers"]):
         kind = spec.get("type") if isinstance(spec, dict) else None
         if kind not in known:
@@ -192,29 +228,32 @@ def layer_specs(config: dict[str, Any]) -> list[dict[str, Any]]:
                              f"{known}")
         if kind == "Destandardize" and len(spec) > 1:
             raise ValueError(f"layer {i} (Destandardize) takes no options, got {spec!r}")
-        if kind != "Destandardize":
+        if kind not in ("Destandardize", "TiedDense"):  # rebuilt from their partner layer
             _check_options(LAYER_TYPES[kind], f"layer {i} ({kind})",
                            {key: value for key, value in spec.items() if key != "type"})
         for key in ("n_in", "n_out"):  # a width counts parameters (count_params): check it here
-            if key in spec and spec[key] < 1:
-                raise ValueError(f"layer {i} ({kind}): {key} must be ≥ 1, got {spec[key]}")
+            if (key in spec or kind == "TiedDense") and not (_is_int(spec.get(key))
+                                                             and spec[key] >= 1):
+                raise ValueError(f"layer {i} ({kind}): {key} must be a whole number ≥ 1, "
+                                 f"got {spec.get(key)!r}")
     return config["layers"]
 
 
 def count_params(config: dict[str, Any]) -> int:
     """The number of parameters a model's ``config()`` describes, from its widths alone.
 
-    A Dense layer holds W (n_in, n_out) and b (n_out,): n_in·n_out + n_out numbers; the
-    other layers hold none.  Nothing is built, so a damaged width that asks for
-    terabytes is found before anything is allocated.
+    A Dense layer holds W (n_in, n_out) and b (n_out,): n_in·n_out + n_out numbers; a
+    TiedDense only its b (n_out,), its W being an encoder Dense's; the other layers none.
+    Nothing is built, so a damaged width that asks for terabytes is found before anything
+    is allocated.
     """
     if _class_of(config) == "Sequential":
         specs = layer_specs(config)
     else:
         specs = [spec for name, half in zip(PARTS, halves(config), strict=True)
                  for spec in in_part(name, layer_specs, half)]
-    return sum(spec["n_in"] * spec["n_out"] + spec["n_out"]
-               for spec in specs if spec["type"] == "Dense")
+    return sum(spec["n_in"] * spec["n_out"] * (spec["type"] == "Dense") + spec["n_out"]
+               for spec in specs if spec["type"] in ("Dense", "TiedDense"))
 
 
 def in_part(name: str, read: Callable[[dict[str, Any]], T], config: dict[str, Any]) -> T:
