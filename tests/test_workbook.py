@@ -94,23 +94,26 @@ def test_the_blank_workbook_scores_zero_with_not_written_yet(blank, task_id):
     assert str(result).startswith(f"✗ {task_id} ") and "0/" in str(result)
 
 
+class MyDense(tinyae.Layer):
+    """A student's correct Dense, written in a notebook rather than in a workbook file."""
+
+    param_names = ("W", "b")
+
+    def __init__(self, n_in, n_out):
+        self.W, self.b = np.zeros((n_in, n_out)), np.zeros(n_out)
+        self.dW, self.db = np.zeros((n_in, n_out)), np.zeros(n_out)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW += self.x.T @ dout
+        self.db += dout.sum(axis=0)
+        return dout @ self.W.T
+
+
 def test_a_class_defined_here_can_be_checked_directly():
-    class MyDense(tinyae.Layer):
-        param_names = ("W", "b")
-
-        def __init__(self, n_in, n_out):
-            self.W, self.b = np.zeros((n_in, n_out)), np.zeros(n_out)
-            self.dW, self.db = np.zeros((n_in, n_out)), np.zeros(n_out)
-
-        def forward(self, x):
-            self.x = x
-            return x @ self.W + self.b
-
-        def backward(self, dout):
-            self.dW += self.x.T @ dout
-            self.db += dout.sum(axis=0)
-            return dout @ self.W.T
-
     assert check_task("1.1", MyDense).passed
     result = check_task("1.2", MyDense)
     assert result.passed and str(result) == "✓ 1.2 Dense.backward  4/4"
@@ -118,21 +121,10 @@ def test_a_class_defined_here_can_be_checked_directly():
 
 
 def test_backward_is_graded_on_its_own_when_forward_is_wrong():
-    class NoBias(tinyae.Layer):
-        param_names = ("W", "b")
-
-        def __init__(self, n_in, n_out):
-            self.W, self.b = np.zeros((n_in, n_out)), np.zeros(n_out)
-            self.dW, self.db = np.zeros((n_in, n_out)), np.zeros(n_out)
-
+    class NoBias(MyDense):
         def forward(self, x):
             self.x = x
-            return x @ self.W  # the bias is forgotten
-
-        def backward(self, dout):
-            self.dW += self.x.T @ dout
-            self.db += dout.sum(axis=0)
-            return dout @ self.W.T
+            return x @ self.W  # the bias is forgotten; backward is still right
 
     forward = check_task("1.1", NoBias)
     assert not forward.passed and "bias" in forward.hint
