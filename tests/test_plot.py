@@ -57,6 +57,24 @@ def test_reconstructions_shows_at_most_n_rows_of_data_and_accepts_3d():
     assert len(image_axes(fig)) == 6
 
 
+def test_image_rows_one_labelled_row_per_entry():
+    rows = {"noisy x̃": X[::-1], "reconstruction": X * 0.5, "clean x": X}
+    fig = P.image_rows(rows, n=4, title="denoising")
+    axes = image_axes(fig)
+    assert len(axes) == 12
+    by_row = [[ax for ax in axes if ax.get_subplotspec().rowspan.start == r] for r in range(3)]
+    assert [row[0].get_ylabel() for row in by_row] == list(rows)
+    np.testing.assert_array_equal(by_row[1][3].images[0].get_array(), (X[3] * 0.5).reshape(28, 28))
+    assert fig._suptitle.get_text() == "denoising"
+
+
+def test_image_rows_refuses_rows_of_different_lengths():
+    with pytest.raises(ValueError, match="same number of images.*'a': 12, 'b': 3"):
+        P.image_rows({"a": X, "b": X[:3]})
+    with pytest.raises(ValueError, match="at least one"):
+        P.image_rows({})
+
+
 def test_loss_curves_one_line_per_key_against_1_based_epochs():
     history = {"loss": [3.0, 2.0, 1.5], "val_loss": [3.5, 2.5, 2.0], "kl": [0.1, 0.2, 0.3],
                "monitors": [{"layer": 0}], "lr": []}  # non-numeric / empty entries are skipped
@@ -221,6 +239,7 @@ FIGURES = {
     "latent_scatter": lambda path: P.latent_scatter(X[:, :2], np.arange(12) % 10, path=path),
     "filters": lambda path: P.filters(X[:4].T, path=path),
     "image_grid": lambda path: P.image_grid(X[:4], path=path),
+    "image_rows": lambda path: P.image_rows({"x": X[:3], "p": X[:3]}, path=path),
     "latent_manifold": lambda path: P.latent_manifold(gaussian_blob_decoder, n=3, path=path),
     "schedules": lambda path: P.schedules({"linear": lambda t: linear_warmup(t, 5)}, 10, path=path),
     "beta_sweep": lambda path: P.beta_sweep([0.1, 1.0], [2.0, 3.0], [1.0, 0.5], path=path),

@@ -5,7 +5,7 @@ Each function returns the matplotlib ``Figure`` and ends with ``save(fig, path)`
 figure inline; in a script a saved figure is closed so that long runs do not pile up open
 figures.  A figure drawn by hand with pyplot goes through the same ``save``.
 
-``images``: reconstructions, image grids, filters, the latent scatter and manifold;
+``images``: reconstructions, rows of images, image grids, filters, the latent scatter and manifold;
 ``curves``: loss curves, KL schedules, the β sweep, BCE vs MSE, monitors.
 matplotlib is imported only when a figure is drawn (see ``base._pyplot``).
 """
@@ -16,13 +16,14 @@ from tinyae.plot.images import (
     MAX_FILTERS,
     filters,
     image_grid,
+    image_rows,
     latent_manifold,
     latent_scatter,
     reconstructions,
 )
 
 __all__ = [
-    "DPI", "MAX_FILTERS", "beta_sweep", "epoch_curves", "filters", "image_grid",
+    "DPI", "MAX_FILTERS", "beta_sweep", "epoch_curves", "filters", "image_grid", "image_rows",
     "latent_manifold", "latent_scatter", "loss_curves", "loss_vs_target", "monitors",
     "reconstructions", "save", "schedules",
 ]

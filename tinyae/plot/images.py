@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
@@ -30,16 +30,35 @@ def reconstructions(x: np.ndarray, p: np.ndarray, n: int = 10, path: SavePath = 
             f"x {np.shape(x)} and p {np.shape(p)} must have the same shape: "
             "p should be model.forward(x) for exactly these inputs"
         )
+    return image_rows({"x": x, "p": p}, n, path,
+                      title or "originals x (top) and reconstructions p (bottom)")
+
+
+def image_rows(rows: Mapping[str, np.ndarray], n: int = 10, path: SavePath = None,
+               title: str | None = None) -> Figure:
+    """One row of images per entry of ``rows`` (label → images), column j showing image j.
+
+    Each value: (N, H*W) with a square side or (N, H, W), values in [0, 1] shown in grey
+    on a fixed 0..1 scale; all with the same N.  The first ``min(n, N)`` images of each are
+    shown, the label at the left of its row — e.g. noisy input / reconstruction / clean,
+    or originals / deep autoencoder / PCA.
+    """
     _check_count("n", n)
-    x, p = _as_images(x, "x"), _as_images(p, "p")
-    n = min(n, len(x))
-    fig, axes = _pyplot().subplots(2, n, figsize=(n, 2.3), squeeze=False)
-    for j in range(n):
-        _grey(axes[0, j], x[j])
-        _grey(axes[1, j], p[j])
-    axes[0, 0].set_ylabel("x")
-    axes[1, 0].set_ylabel("p")
-    fig.suptitle(title or "originals x (top) and reconstructions p (bottom)")
+    if not rows:
+        raise ValueError("rows must hold at least one label → images entry")
+    images = {label: _as_images(x, label) for label, x in rows.items()}
+    counts = {label: len(x) for label, x in images.items()}
+    if len(set(counts.values())) > 1:
+        raise ValueError(f"every row must hold the same number of images (column j shows image "
+                         f"j of each), got {counts}")
+    n = min(n, *counts.values())
+    fig, axes = _pyplot().subplots(len(images), n, figsize=(n, 1.15 * len(images) + 0.4),
+                                   squeeze=False)
+    for row, (label, x) in zip(axes, images.items()):
+        for ax, image in zip(row, x):
+            _grey(ax, image)
+        row[0].set_ylabel(label)
+    fig.suptitle(title or ", ".join(images) + " (one row each)")
     return _finish(fig, path)
 
 
