@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tinyae.registry import lookup
-from tinyae.schedules import SCHEDULES, constant, cyclical, linear_warmup, sigmoid_anneal
+from tinyae.schedules import SCHEDULES, constant, cosine_decay, cyclical, linear_warmup, sigmoid_anneal
 
 steps = st.integers(min_value=1, max_value=5_000)
 ends = st.floats(min_value=0.01, max_value=10.0)
@@ -257,3 +257,66 @@ def test_kl_annealing_refuses_models_without_beta_and_bad_units():
     with pytest.raises(TypeError, match="use it with a VAE"):
         fit(Sequential([Dense(2, 2)]), x, loss=MSE(), optimizer=SGD(), callbacks=[KLAnnealing(constant)],
             verbose=False)
+
+
+# --- cosine_decay and LearningRateSchedule: the learning rate over a run ------------------
+
+
+@given(total=st.integers(2, 5000), start=st.floats(1e-5, 1.0), end_share=st.floats(0.0, 1.0),
+       warm_share=st.floats(0.0, 0.9))
+def test_cosine_decay_starts_at_start_ends_at_end_and_never_rises_after_warmup(total, start, end_share,
+                                                                               warm_share):
+    end, warmup = start * end_share, int(warm_share * (total - 1))
+    lr = cosine_decay(np.arange(total + 3), total, start, end, warmup)
+    assert lr[warmup] == pytest.approx(start)
+    assert lr[total] == pytest.approx(end) and lr[-1] == pytest.approx(end)  # held after T
+    assert np.all(np.diff(lr[warmup:]) <= 1e-12 * start)
+    assert np.all(lr[warmup:] >= end - 1e-12 * start) and np.all(lr <= start * (1 + 1e-12))
+    assert np.all(lr[:total] > 0)  # a step of lr 0 would be wasted
+    if warmup:  # the warm-up rises linearly from start / warmup_steps
+        np.testing.assert_allclose(lr[:warmup], start * np.arange(1, warmup + 1) / warmup)
+
+
+def test_cosine_decay_is_half_way_at_the_middle_and_refuses_bad_settings():
+    assert cosine_decay(50, 100, 2e-3, 0.0) == pytest.approx(1e-3)  # cos(π/2) = 0
+    assert cosine_decay(60, 100, 2e-3, 0.0, warmup_steps=20) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="end <= start"):
+        cosine_decay(0, 100, 1e-3, 2e-3)
+    with pytest.raises(ValueError, match="0 < start"):
+        cosine_decay(0, 100, 0.0)
+    with pytest.raises(ValueError, match=r"warmup_steps must be an int in \[0, total_steps = 100\)"):
+        cosine_decay(0, 100, 1e-3, warmup_steps=100)
+
+
+def test_learning_rate_schedule_sets_the_optimizer_lr_every_batch_and_records_its_mean():
+    from tinyae import MSE, SGD, Callback, Dense, Sequential, fit
+    from tinyae.schedules import LearningRateSchedule
+
+    optimizer = SGD(0.1)
+
+    class Spy(Callback):  # runs after the schedule: sees the rate each batch uses
+        seen: list[float] = []
+
+        def on_batch_begin(self, model, step):
+            self.seen.append(optimizer.lr)
+
+    def schedule(t):
+        return cosine_decay(t, 9, 0.1, warmup_steps=2)
+
+    x = np.random.default_rng(0).uniform(size=(40, 3)).astype(np.float32)
+    history = fit(Sequential([Dense(3, 3)]), x, loss=MSE(), optimizer=optimizer, epochs=3,
+                  batch_size=16, callbacks=[LearningRateSchedule(optimizer, schedule), Spy()],
+                  verbose=False)
+    np.testing.assert_allclose(Spy.seen, schedule(np.arange(9)))
+    np.testing.assert_allclose(history["lr"], schedule(np.arange(9)).reshape(3, 3).mean(axis=1))
+
+
+def test_learning_rate_schedule_refuses_what_is_not_an_optimizer_or_a_rate():
+    from tinyae import SGD, Dense, Sequential
+    from tinyae.schedules import LearningRateSchedule
+
+    with pytest.raises(TypeError, match="has no lr: pass the optimizer"):
+        LearningRateSchedule(Sequential([Dense(2, 2)]), constant)
+    callback = LearningRateSchedule(SGD(0.1), lambda t: float("nan"))
+    with pytest.raises(ValueError, match="learning rate schedule returned nan at t = 0"):
+        callback.on_batch_begin(None, 0)
