@@ -8,6 +8,7 @@ name            question what it shows
 ``softmax-raw`` 2        softmax output + BCE on raw 0..255 pixels, next to the fixed model
 ``identity``    3        a linear 84 → 84 layer that "cannot learn the identity", and the fix
 ``beta-sweep``  4        the VAE's reconstruction-vs-KL trade-off over β, and KL annealing
+``deep``        variant  Hinton & Salakhutdinov's deep autoencoder against PCA-30 and a shallow one
 =============== ======== ==================================================================
 
 ``run_experiment("blob")`` runs one, prints its tables and findings and returns an
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae.experiments import bce_curves, beta_sweep, blob, identity, softmax_raw
+from tinyae.experiments import bce_curves, beta_sweep, blob, deep, identity, softmax_raw
 from tinyae.experiments.common import ExperimentResult, check_writable
 from tinyae.registry import lookup
 
@@ -35,6 +36,7 @@ EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
     "softmax-raw": softmax_raw.run,
     "identity": identity.run,
     "beta-sweep": beta_sweep.run,
+    "deep": deep.run,
 }
 
 
