@@ -29,6 +29,7 @@ mean over images, pixels in [0, 1].
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,16 +84,24 @@ def pca_reconstruct(x_train: np.ndarray, x: np.ndarray, k: int = CODE) -> np.nda
     return mean + (x.astype(np.float64) - mean) @ V @ V.T
 
 
+def autoencoder(spec: str, seed: int) -> Any:
+    """The recipe's network for ``spec``: ReLU hidden units, linear code, sigmoid output, He init."""
+    return dense_autoencoder(spec, hidden="relu", code="identity", init="he", seed=seed)
+
+
+def learning_rate(recipe: Recipe, n_train: int) -> Callable[[int], float]:
+    """lr(t) for batch t of the run: linear warm-up, then cosine decay from ``recipe.lr`` to 0."""
+    steps_per_epoch = -(-n_train // recipe.batch)
+    total, warmup = recipe.epochs * steps_per_epoch, recipe.warmup_epochs * steps_per_epoch
+    return lambda t: float(cosine_decay(t, total, recipe.lr, warmup_steps=warmup))
+
+
 def train(spec: str, recipe: Recipe, x_train: np.ndarray, x_test: np.ndarray, seed: int,
           verbose: bool) -> tuple[Any, list[float], float]:
     """Train ``spec`` with ``recipe``; returns the model, test squared error per epoch, CPU seconds."""
-    model = dense_autoencoder(spec, hidden="relu", code="identity", init="he", seed=seed)
-    optimizer = Adam(recipe.lr)
-    steps_per_epoch = -(-len(x_train) // recipe.batch)
-    warmup, total = recipe.warmup_epochs * steps_per_epoch, recipe.epochs * steps_per_epoch
-    schedule = LearningRateSchedule(
-        optimizer, lambda t: cosine_decay(t, total, recipe.lr, warmup_steps=warmup))
-    start = time.process_time()
+    model, optimizer = autoencoder(spec, seed), Adam(recipe.lr)
+    schedule = LearningRateSchedule(optimizer, learning_rate(recipe, len(x_train)))
+    start = time.process_time()  # all threads' CPU time: what the run costs, whatever the threads
     history = fit(model, x_train, loss=BCE(), optimizer=optimizer, epochs=recipe.epochs,
                   batch_size=recipe.batch, validation_data=x_test,
                   metrics={"se": MSE(reduction="batchmean")}, callbacks=[schedule], seed=seed,
