@@ -32,6 +32,8 @@ FIGURES = {
     "06_vae": [f"06_vae/{name}.png" for name in ("vae_loss", "latent_scatter", "latent_manifold",
                                                  "samples", "beta_sweep", "schedules")],
     "07_diagnostics": ["07_diagnostics/monitor_blob.png", "07_diagnostics/monitor_fixed.png"],
+    "08_beyond_plain": [f"08_beyond_plain/{name}.png" for name in
+                        ("denoising", "sparse_filters", "rho_hat", "deep_vs_pca")],
 }
 SOLUTION_FIGURES = {"04_first_autoencoder": ["04_first_autoencoder_solutions/latent_scatter.png"]}
 
@@ -63,9 +65,9 @@ def assert_ran(result: subprocess.CompletedProcess, script: Path) -> None:
     )
 
 
-def test_all_seven_tutorials_and_solutions_exist():
+def test_all_eight_tutorials_and_solutions_exist():
     numbers = [path.name[:2] for path in TUTORIALS]
-    assert numbers == [f"{i:02d}" for i in range(1, 8)], numbers
+    assert numbers == [f"{i:02d}" for i in range(1, 9)], numbers
     assert [path.name for path in SOLUTIONS] == [path.name for path in TUTORIALS]
     assert set(FIGURES) == {path.stem for path in TUTORIALS}
 
