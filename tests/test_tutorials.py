@@ -8,6 +8,7 @@ their key claims inline, so a broken package makes them exit with a non-zero cod
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -100,6 +101,26 @@ def test_tutorial_structure(script):
     assert "sys.path" not in text
     assert re.search(r"^(import tinyae|from tinyae)", text, flags=re.MULTILINE)
     assert "TINYAE_FIGURES" in text and "TINYAE_QUICK" in text
+
+
+def todo_functions(path: Path) -> dict[str, ast.FunctionDef]:
+    """The functions of ``path`` by name, keeping those whose body holds a ``# TODO`` line."""
+    text = path.read_text(encoding="utf-8")
+    return {node.name: node for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.FunctionDef) and "# TODO" in (ast.get_source_segment(text, node) or "")}
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda path: path.stem)
+def test_every_function_to_fill_in_is_written_in_the_solutions(script):
+    """A stub the learner completes (``# TODO`` lines) has its answer, same arguments, no TODO left."""
+    stubs = todo_functions(script)
+    solution = script.parent / "solutions" / script.name
+    text = solution.read_text(encoding="utf-8")
+    answers = {node.name: node for node in ast.walk(ast.parse(text)) if isinstance(node, ast.FunctionDef)}
+    for name, stub in stubs.items():
+        assert name in answers, f"{solution.name} does not write {name}, an exercise of {script.name}"
+        assert ast.dump(answers[name].args) == ast.dump(stub.args), f"{name}: arguments differ"
+    assert not set(stubs) & set(todo_functions(solution)), "a solution still has # TODO lines"
 
 
 def test_readme_lists_every_tutorial():
