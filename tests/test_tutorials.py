@@ -8,6 +8,7 @@ their key claims inline, so a broken package makes them exit with a non-zero cod
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -32,6 +33,8 @@ FIGURES = {
     "06_vae": [f"06_vae/{name}.png" for name in ("vae_loss", "latent_scatter", "latent_manifold",
                                                  "samples", "beta_sweep", "schedules")],
     "07_diagnostics": ["07_diagnostics/monitor_blob.png", "07_diagnostics/monitor_fixed.png"],
+    "08_beyond_plain": [f"08_beyond_plain/{name}.png" for name in
+                        ("denoising", "sparse_filters", "rho_hat", "deep_vs_pca")],
 }
 SOLUTION_FIGURES = {"04_first_autoencoder": ["04_first_autoencoder_solutions/latent_scatter.png"]}
 
@@ -63,9 +66,9 @@ def assert_ran(result: subprocess.CompletedProcess, script: Path) -> None:
     )
 
 
-def test_all_seven_tutorials_and_solutions_exist():
+def test_all_eight_tutorials_and_solutions_exist():
     numbers = [path.name[:2] for path in TUTORIALS]
-    assert numbers == [f"{i:02d}" for i in range(1, 8)], numbers
+    assert numbers == [f"{i:02d}" for i in range(1, 9)], numbers
     assert [path.name for path in SOLUTIONS] == [path.name for path in TUTORIALS]
     assert set(FIGURES) == {path.stem for path in TUTORIALS}
 
@@ -98,6 +101,26 @@ def test_tutorial_structure(script):
     assert "sys.path" not in text
     assert re.search(r"^(import tinyae|from tinyae)", text, flags=re.MULTILINE)
     assert "TINYAE_FIGURES" in text and "TINYAE_QUICK" in text
+
+
+def todo_functions(path: Path) -> dict[str, ast.FunctionDef]:
+    """The functions of ``path`` by name, keeping those whose body holds a ``# TODO`` line."""
+    text = path.read_text(encoding="utf-8")
+    return {node.name: node for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.FunctionDef) and "# TODO" in (ast.get_source_segment(text, node) or "")}
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda path: path.stem)
+def test_every_function_to_fill_in_is_written_in_the_solutions(script):
+    """A stub the learner completes (``# TODO`` lines) has its answer, same arguments, no TODO left."""
+    stubs = todo_functions(script)
+    solution = script.parent / "solutions" / script.name
+    text = solution.read_text(encoding="utf-8")
+    answers = {node.name: node for node in ast.walk(ast.parse(text)) if isinstance(node, ast.FunctionDef)}
+    for name, stub in stubs.items():
+        assert name in answers, f"{solution.name} does not write {name}, an exercise of {script.name}"
+        assert ast.dump(answers[name].args) == ast.dump(stub.args), f"{name}: arguments differ"
+    assert not set(stubs) & set(todo_functions(solution)), "a solution still has # TODO lines"
 
 
 def test_readme_lists_every_tutorial():
