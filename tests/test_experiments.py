@@ -49,7 +49,8 @@ def sweep(tmp_path_factory):
 
 
 def test_registry_names_and_unknown_name():
-    assert set(EXPERIMENTS) == {"blob", "bce-curves", "softmax-raw", "identity", "beta-sweep", "deep"}
+    assert set(EXPERIMENTS) == {"blob", "bce-curves", "softmax-raw", "identity", "beta-sweep", "denoise",
+                                "sparse", "deep"}
     with pytest.raises(ValueError, match="unknown experiment 'blobb'.*blob"):
         run_experiment("blobb")
 

@@ -1,4 +1,4 @@
-"""``tinyae experiment NAME``: reproduce one of the four learner questions, with numbers and figures."""
+"""``tinyae experiment NAME``: reproduce a learner question or a classic variant, with numbers and figures."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ examples:
   tinyae experiment softmax-raw             question 2: softmax output on raw pixels
   tinyae experiment identity                question 3: learning the identity on tiny-spread data
   tinyae experiment beta-sweep              question 4: the VAE's reconstruction vs KL over beta
+  tinyae experiment denoise                 denoising autoencoders against a plain one on noisy digits
+  tinyae experiment sparse                  UFLDL's sparse autoencoder: mean activations and filters
   tinyae experiment blob --full --data-dir ~/mnist   on full MNIST (minutes, not seconds)
 
 Each prints its table and findings and writes its figures to OUT/NAME/."""
@@ -24,9 +26,11 @@ Each prints its table and findings and writes its figures to OUT/NAME/."""
 def add_parser(subparsers: Any) -> None:
     """``tinyae experiment``: the experiment's name and where its data and figures go."""
     parser = subparsers.add_parser(
-        "experiment", help="reproduce, explain and fix one of the four classic autoencoder failures",
-        description="Run a seed experiment: it reproduces a learner's question on real MNIST, "
-                    "prints the numbers that explain it and writes its figures.",
+        "experiment", help="reproduce, explain and fix one of the four classic autoencoder failures, "
+                           "or measure a classic variant (denoising, sparse)",
+        description="Run an experiment: it reproduces a learner's question, or a classic variant "
+                    "(denoising, sparse), on real MNIST, prints the numbers that explain it and "
+                    "writes its figures.",
         epilog=EXPERIMENT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=list(EXPERIMENTS), metavar="NAME",
                         help=f"one of {', '.join(EXPERIMENTS)}")

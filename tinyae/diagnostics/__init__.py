@@ -5,11 +5,14 @@
 * ``Monitor(x_probe, loss)`` is a ``fit`` callback that records per-layer health
   (saturation, dead ReLUs, norms, update ratios), output collapse, relative error and a
   VAE's active units every epoch, and warns once when a problem appears;
-* ``measure(model, x, …)`` takes the same measurements on one batch, after the fact.
+* ``measure(model, x, …)`` takes the same measurements on one batch, after the fact;
+* ``filter_localisation(W)`` scores how local each first-layer filter is (sparse
+  autoencoders learn local pen strokes).
 """
 
 from tinyae.diagnostics.doctor import doctor, effective_beta
 from tinyae.diagnostics.findings import Finding, format_findings
+from tinyae.diagnostics.localisation import filter_localisation
 from tinyae.diagnostics.measures import (
     active_units,
     collapse_ratio,
@@ -28,6 +31,7 @@ __all__ = [
     "collapse_ratio",
     "doctor",
     "effective_beta",
+    "filter_localisation",
     "format_findings",
     "is_monitor_key",
     "kl_per_dimension",

@@ -1,4 +1,4 @@
-"""Seed experiments: each reproduces one of the four learner questions on real MNIST.
+"""Seed experiments: each reproduces one of the four learner questions, or a classic variant, on MNIST.
 
 =============== ======== ==================================================================
 name            question what it shows
@@ -8,6 +8,8 @@ name            question what it shows
 ``softmax-raw`` 2        softmax output + BCE on raw 0..255 pixels, next to the fixed model
 ``identity``    3        a linear 84 → 84 layer that "cannot learn the identity", and the fix
 ``beta-sweep``  4        the VAE's reconstruction-vs-KL trade-off over β, and KL annealing
+``denoise``     variant  denoising AEs against a plain AE on noisy digits; the clean-input cost
+``sparse``      variant  UFLDL's sparse AE: ρ̂ against ρ, and what localises the filters
 ``deep``        variant  Hinton & Salakhutdinov's deep autoencoder against PCA-30 and a shallow one
 =============== ======== ==================================================================
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyae.experiments import bce_curves, beta_sweep, blob, deep, identity, softmax_raw
+from tinyae.experiments import bce_curves, beta_sweep, blob, deep, denoise, identity, softmax_raw, sparse
 from tinyae.experiments.common import ExperimentResult, check_writable
 from tinyae.registry import lookup
 
@@ -36,6 +38,8 @@ EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
     "softmax-raw": softmax_raw.run,
     "identity": identity.run,
     "beta-sweep": beta_sweep.run,
+    "denoise": denoise.run,
+    "sparse": sparse.run,
     "deep": deep.run,
 }
 

@@ -1,4 +1,4 @@
-"""Figures of numbers against time or a setting: losses, KL schedules, β sweeps, monitors."""
+"""Figures of numbers against time or a setting: losses, KL schedules, β sweeps, monitors, units."""
 
 from __future__ import annotations
 
@@ -325,5 +325,33 @@ def epoch_curves(curves: Mapping[str, Sequence[float]], ylabel: str, path: SaveP
     if logy:
         ax.set_yscale("log")
     ax.set_title(title or f"{ylabel} per epoch")
+    _legend_outside(ax, fontsize="small")
+    return _finish(fig, path)
+
+
+def unit_activations(rho_hat: Mapping[str, ArrayLike], rho: float, path: SavePath = None,
+                     title: str | None = None) -> Figure:
+    """Each hidden unit's mean activation ρ̂ⱼ, sorted from the largest, one line per network.
+
+    rho_hat: {network name: (J,) mean activation of every hidden unit over a data set,
+    values in [0, 1]}; rho: the sparsity target ρ, drawn as a dotted horizontal line.  A
+    sparse network's line lies along ρ (every unit active on a fraction ρ of the images);
+    a network without the penalty lies wherever its units settled.
+    """
+    values = {name: np.sort(np.asarray(v, dtype=np.float64))[::-1] for name, v in rho_hat.items()}
+    if not values or not all(v.ndim == 1 and v.size for v in values.values()):
+        raise ValueError("rho_hat must map each network's name to a non-empty 1-D array of "
+                         "mean activations, one per hidden unit")
+    if not all(np.all((v >= 0) & (v <= 1)) for v in values.values()) or not 0 < rho < 1:
+        raise ValueError(f"mean activations and rho must lie in [0, 1] (sigmoid units), got rho = "
+                         f"{rho!r}; pass the code's mean over the images, code.mean(axis=0)")
+    fig, ax = _pyplot().subplots(figsize=(9, 4.5), layout="constrained")
+    for k, (name, v) in enumerate(values.items()):
+        ax.plot(np.arange(1, v.size + 1), v, label=name, linestyle=DASHES[k % len(DASHES)])
+    ax.axhline(rho, color="black", linestyle=":", linewidth=1.5, label=f"target ρ = {rho:g}")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("hidden unit j, sorted by its mean activation (rank)")
+    ax.set_ylabel("mean activation ρ̂ⱼ over the images")
+    ax.set_title(title or "mean activation of each hidden unit against the sparsity target ρ")
     _legend_outside(ax, fontsize="small")
     return _finish(fig, path)

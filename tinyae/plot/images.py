@@ -92,7 +92,8 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray, path: SavePath = None,
     return _finish(fig, path)
 
 
-def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figure:
+def filters(W: np.ndarray, n: int | None = None, path: SavePath = None,
+            title: str | None = None) -> Figure:
     """The first layer's weights, one image per hidden unit: W[:, j] reshaped to 28 x 28.
 
     W: (D, n_hidden) with D a square (784).  n: how many units (default all, at most
@@ -100,7 +101,7 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figur
     [−max|W[:, j]|, +max|W[:, j]|] (red > 0, blue < 0), so that a filter of tiny weights
     still shows its pattern; the colour bar reads in those units (−1 … +1 of the
     filter's own max), and the title gives the overall max |W| (question 1: first-layer
-    weights drifting to zero).
+    weights drifting to zero).  title: a first line naming the network, if given.
     """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
@@ -129,7 +130,8 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None) -> Figur
     bar.set_label("weight ÷ max |weight| of its filter")
     bar.ax.set_yticklabels(["−max", "0", "+max"])
     side = f"{images.shape[1]}×{images.shape[2]}"
-    fig.suptitle(f"first-layer weights W[:, j] of {len(images)} of {W.shape[1]} hidden units as "
+    fig.suptitle(("" if title is None else f"{title}\n")
+                 + f"first-layer weights W[:, j] of {len(images)} of {W.shape[1]} hidden units as "
                  f"{side} images\nred: positive, blue: negative; overall max |W| = "
                  f"{np.abs(W).max():.3g}")
     return _finish(fig, path)
