@@ -18,6 +18,7 @@ examples:
   tinyae experiment beta-sweep              question 4: the VAE's reconstruction vs KL over beta
   tinyae experiment denoise                 denoising autoencoders against a plain one on noisy digits
   tinyae experiment sparse                  UFLDL's sparse autoencoder: mean activations and filters
+  tinyae experiment deep --full             Hinton & Salakhutdinov's deep autoencoder against PCA-30
   tinyae experiment blob --full --data-dir ~/mnist   on full MNIST (minutes, not seconds)
 
 Each prints its table and findings and writes its figures to OUT/NAME/."""
@@ -27,9 +28,9 @@ def add_parser(subparsers: Any) -> None:
     """``tinyae experiment``: the experiment's name and where its data and figures go."""
     parser = subparsers.add_parser(
         "experiment", help="reproduce, explain and fix one of the four classic autoencoder failures, "
-                           "or measure a classic variant (denoising, sparse)",
+                           "or measure a classic variant (denoising, sparse, deep)",
         description="Run an experiment: it reproduces a learner's question, or a classic variant "
-                    "(denoising, sparse), on real MNIST, prints the numbers that explain it and "
+                    "(denoising, sparse, deep), on real MNIST, prints the numbers that explain it and "
                     "writes its figures.",
         epilog=EXPERIMENT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=list(EXPERIMENTS), metavar="NAME",
