@@ -9,8 +9,8 @@ Run it with a Python that has torch (never a tinyae dependency: a separate envir
 Both libraries start from the same initial weights (tinyae's, copied by
 ``torch_twin.to_torch``), see the same batches in the same order (``fit``'s shuffle, drawn
 from the same seed), follow the same learning rate at every step (``deep.learning_rate``)
-and use the same loss (BCE per pixel, plus the recipe's L2 weight decay on the weight
-matrices) and Adam settings.  Each trains in a process of its
+and use the same loss (BCE per pixel) and optimizer (Adam with the recipe's decoupled
+weight decay: AdamW).  Each trains in a process of its
 own with one BLAS thread, both at once, so the comparison costs the time of the slower
 one.  Printed: the test squared error per image (Σ over 784 pixels, mean over the 10,000
 test images) after every epoch for both, their relative difference, and each side's
@@ -48,14 +48,10 @@ def run_torch(x: np.ndarray, x_test: np.ndarray, recipe: deep.Recipe, seed: int)
     from torch_twin import to_torch
 
     torch.set_num_threads(1)
-    model = deep.autoencoder(deep.DEEP, recipe, seed)
+    model = deep.autoencoder(deep.DEEP, seed)
     net = to_torch([*model.encoder.layers, *model.decoder.layers], torch)
-    # tinyae's weight decay is λ·½‖W‖² in the loss, on weight matrices only: its gradient λW is
-    # what torch's Adam adds with weight_decay=λ (not AdamW's decoupled decay)
-    weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
-    biases = [p for name, p in net.named_parameters() if name.endswith("bias")]
-    optimizer = torch.optim.Adam([{"params": weights, "weight_decay": recipe.weight_decay},
-                                  {"params": biases, "weight_decay": 0.0}], lr=recipe.lr)
+    # tinyae's Adam(weight_decay=λ) is AdamW, decaying all of θ: torch's AdamW does the same
+    optimizer = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     lr, rng, step, curve = deep.learning_rate(recipe, len(x)), np.random.default_rng(seed), 0, []
     test = torch.from_numpy(x_test)
     start = time.process_time()

@@ -232,11 +232,13 @@ class ReferenceAdam:
     """torch.optim.Adam's documented algorithm (Kingma & Ba), one scalar at a time.
 
     m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);
-    θ ← θ − lr · m̂ / (√v̂ + ε).
+    θ ← θ − lr · m̂ / (√v̂ + ε).  With ``weight_decay`` λ, torch.optim.AdamW's: θ ← θ(1 − lr·λ) first.
     """
 
-    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.weight_decay = weight_decay
         self.t = 0
         self.m: list[np.ndarray] = []
         self.v: list[np.ndarray] = []
@@ -249,6 +251,7 @@ class ReferenceAdam:
             self.v = [np.zeros_like(theta) for theta in params]
         for theta, grad, m, v in zip(params, grads, self.m, self.v):
             for i in np.ndindex(theta.shape):
+                theta[i] = theta[i] * (1 - self.lr * self.weight_decay)
                 g = float(grad[i])
                 m[i] = self.beta1 * m[i] + (1 - self.beta1) * g
                 v[i] = self.beta2 * v[i] + (1 - self.beta2) * g * g

@@ -110,6 +110,18 @@ def test_adam_first_and_second_step_by_hand():
     assert theta[0] == pytest.approx(0.99 - 0.01 * 1.47368 / 1.58090, rel=1e-6)
 
 
+def test_adamw_shrinks_before_the_adam_step_and_decays_a_weight_without_gradient():
+    lr, lam = 0.01, 0.5
+    theta, g = np.array([1.0, -2.0]), np.array([2.0, 0.0])
+    Adam(lr=lr, weight_decay=lam).step(theta, g)
+    # θ(1 − lr·λ) = (0.995, −1.99), then the first Adam step ≈ lr·sign(g) (0 where g = 0)
+    np.testing.assert_allclose(theta, [0.995 - lr * 2.0 / (2.0 + 1e-8), -1.99], rtol=1e-14)
+    opt, theta = Adam(lr=lr, weight_decay=lam), np.array([1.0])
+    for _ in range(100):
+        opt.step(theta, np.zeros(1))
+    assert theta[0] == pytest.approx((1 - lr * lam) ** 100, rel=1e-12)  # geometric, no faster
+
+
 # --- gradients against the Jacobian-chain reference ------------------------------------
 
 values = st.floats(-5.0, 5.0)
@@ -216,6 +228,8 @@ TRAJECTORY_CASES = {  # name: (tinyae optimizer, reference optimizer, loss)
     "sgd-nesterov": (lambda: SGD(0.1, momentum=0.9, nesterov=True),
                      lambda: ref.ReferenceSGD(0.1, momentum=0.9, nesterov=True), "mse"),
     "adam": (lambda: Adam(lr=1e-2), lambda: ref.ReferenceAdam(1e-2), "bce"),
+    "adamw": (lambda: Adam(lr=1e-2, weight_decay=5.0), lambda: ref.ReferenceAdam(1e-2, weight_decay=5.0),
+              "bce"),
 }
 
 
@@ -327,6 +341,8 @@ def test_same_seed_same_run_different_seed_different_weights():
         (lambda: Adam(beta1=-0.1), r"beta1 and beta2 must be in \[0, 1\)"),
         (lambda: Adam(beta2=1.0), r"beta1 and beta2 must be in \[0, 1\)"),
         (lambda: Adam(beta2=1.5), r"beta1 and beta2 must be in \[0, 1\)"),
+        (lambda: Adam(weight_decay=-0.1), r"lr·weight_decay must be in \[0, 1\)"),
+        (lambda: Adam(lr=0.1, weight_decay=10.0), r"lr·weight_decay must be in \[0, 1\), got 1"),
     ],
 )
 def test_bad_hyperparameters_raise(make, message):

@@ -173,10 +173,23 @@ class Adam(Optimizer):
     ε is added to √v̂ (outside the square root), as in the paper and PyTorch.
     Dividing by √v̂ gives every parameter a step of about ``lr`` whatever the size of
     its gradient — which is why Adam escapes the tiny gradients of saturated sigmoids.
+
+    ``weight_decay`` λ > 0 makes it AdamW (Loshchilov & Hutter 2019, "Decoupled Weight
+    Decay Regularization"): before the step above, every parameter shrinks by
+
+        θ ← (1 − lr · λ) θ
+
+    apart from the gradient, as ``torch.optim.AdamW`` does (all of θ, biases included).
+    An L2 term λ·½‖W‖² in the loss (``tinyae.regularizers.WeightDecay``) is not the same
+    under Adam: its gradient λW is divided by √v̂ like any other, so a weight with large
+    gradients is barely decayed, and a weight with none (a dead ReLU unit's) is driven to
+    0 geometrically — through float32's subnormal range, where arithmetic is many times
+    slower.  Decoupled decay shrinks every weight at the same slow rate.
     """
 
     def __init__(
-        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+        weight_decay: float = 0.0,
     ) -> None:
         super().__init__(lr)
         beta1, beta2 = real_number("Adam", "beta1", beta1), real_number("Adam", "beta2", beta2)
@@ -196,10 +209,15 @@ class Adam(Optimizer):
                       "gets the step 0/0 = NaN")
             raise ValueError(f"Adam(eps={eps:g}): eps must be in [{low:g}, {high:g}]; {effect}. "
                              "Use the default eps=1e-08")
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        weight_decay = real_number("Adam", "weight_decay", weight_decay)
+        if not 0 <= weight_decay * lr < 1:
+            raise ValueError(f"Adam(weight_decay={weight_decay:g}): lr·weight_decay must be in "
+                             f"[0, 1), got {weight_decay * lr:g}: each step multiplies θ by "
+                             "1 − lr·weight_decay. Usual values: 1e-4 to 0.1")
+        self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        """One Adam update of ``params`` in place."""
+        """One Adam (AdamW, with ``weight_decay``) update of ``params`` in place."""
         m, v = self._buffers(params, grads, "m", "v")
         beta1, beta2 = self.beta1, self.beta2
         # lr · m̂ / (√v̂ + ε) = lr_t · m / (√v + ε_t), with both bias corrections moved into
@@ -208,14 +226,18 @@ class Adam(Optimizer):
         # NumPy float64 scalar would silently promote the float32 arithmetic.
         root_bias2 = math.sqrt(1 - beta2**self.t)
         lr_t, eps_t = self.lr * root_bias2 / (1 - beta1**self.t), self.eps * root_bias2
+        shrink = 1 - self.lr * self.weight_decay  # AdamW's decay, at this step's lr
         for s in cache_sized_slices(params):
+            if self.weight_decay:
+                params[s] *= shrink
             g = grads[s]
             m[s] = beta1 * m[s] + (1 - beta1) * g
             v[s] = beta2 * v[s] + (1 - beta2) * (g * g)
             params[s] -= lr_t * (m[s] / (np.sqrt(v[s]) + eps_t))
 
     def __repr__(self) -> str:
-        return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"
+        decay = f", weight_decay={self.weight_decay}" if self.weight_decay else ""
+        return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}{decay})"
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}

