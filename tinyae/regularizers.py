@@ -84,7 +84,7 @@ class WeightDecay:
     ReLU unit's) moves by about lr·λ·W/ε per step and shrinks geometrically into float32's
     subnormal numbers, on which the processor computes many times slower.  Measured on the
     deep autoencoder 784-1000-…-784 with λ = 1e-5: 144,000 subnormal weights after 8
-    epochs, and epochs 2.7× slower.  Prefer AdamW for deep ReLU networks trained with Adam.
+    epochs, and epochs 2.8× slower.  Prefer AdamW for deep ReLU networks trained with Adam.
     """
 
     name = "weight_decay"
