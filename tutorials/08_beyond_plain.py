@@ -436,7 +436,10 @@ if not QUICK:
 # deep autoencoder, 8.78 for the shallow one and 13.87 for PCA-30 — the paper's PCA
 # number exactly, since PCA involves no training. (On the bundled 10,000 images instead:
 # 7.65, 23.4 and 13.89.) The paper's 3.00 took RBM pre-training and far longer
-# fine-tuning; `tinyae experiment deep --full` runs the full recipe.
+# fine-tuning. `tinyae experiment deep --full` reaches it without pre-training, in 60
+# epochs: the learning rate decays along half a cosine (`tinyae.schedules.cosine_decay`),
+# and AdamW's weight decay (`Adam(1e-3, weight_decay=0.2)`) keeps the 2.8 million
+# parameters from overfitting 60,000 images — test squared error 2.93 per image.
 #
 # Why depth helps: PCA's reconstructions lie on a flat 30-dimensional plane through μ,
 # and the shallow autoencoder's on that kind of plane bent once by the output sigmoid. A
