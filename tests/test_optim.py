@@ -27,6 +27,7 @@ from tinyae import (
     Tanh,
     get_optimizer,
 )
+from tinyae.optim import flush_subnormals
 
 GRAD_TOL = 1e-6  # float64 gradients: tinyae vs reference, relative
 TRAJECTORY_TOL = 1e-5  # parameters after 50 steps, relative
@@ -412,3 +413,29 @@ def test_get_optimizer_by_name():
 def test_get_optimizer_unknown_name_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; choose one of \['adam', 'sgd'\]"):
         get_optimizer("rmsprop", lr=0.1)
+
+
+# --- subnormal numbers in the optimizer state ------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda: Adam(lr=1e-3), lambda: SGD(lr=0.1, momentum=0.9)],
+                         ids=["adam", "sgd-momentum"])
+def test_a_running_mean_whose_gradient_stops_ends_at_zero_not_stuck_subnormal(make):
+    # Without the flush, 0.9·m rounds back to m among float32's smallest subnormals: m would
+    # stay there for ever, and every step would compute on it the processor's slow way.
+    optimizer, theta = make(), np.zeros(4, dtype=np.float32)
+    optimizer.step(theta, np.array([1e-3, -1e-3, 1.0, 0.0], dtype=np.float32))
+    for _ in range(2000):
+        optimizer.step(theta, np.zeros(4, dtype=np.float32))
+    state = optimizer.state["m" if "m" in optimizer.state else "v"]
+    tiny = np.finfo(np.float32).tiny
+    assert not np.any((state != 0) & (np.abs(state) < tiny))
+    assert np.all(state[:3] == 0) and np.all(np.isfinite(theta))
+
+
+def test_flush_subnormals_zeroes_only_the_subnormals():
+    tiny = np.finfo(np.float32).tiny
+    state = np.array([tiny / 2, -tiny / 1000, tiny, -tiny, 0.5, 0.0, 1e-45], dtype=np.float32)
+    assert np.count_nonzero((state != 0) & (np.abs(state) < tiny)) == 3  # the test's premise
+    flush_subnormals(state)
+    np.testing.assert_array_equal(state, np.array([0, 0, tiny, -tiny, 0.5, 0, 0], dtype=np.float32))

@@ -51,6 +51,32 @@ def cache_sized_slices(params: np.ndarray) -> Iterator[slice]:
     return (slice(start, start + size) for start in range(0, params.size, size))
 
 
+# Every FLUSH_EVERY steps the optimizer state is flushed of subnormal numbers
+# (``flush_subnormals``): a flush of Adam's m and v for 2.83 M parameters takes 6.4 ms, so
+# 0.4 ms per step at 16; the subnormals that enter between two flushes cost about as much.
+FLUSH_EVERY = 16
+
+
+def flush_subnormals(state: np.ndarray) -> None:
+    """Set every entry of ``state`` (1-D) whose size is below the smallest normal float to 0.
+
+    A running mean whose gradient has become exactly 0 — a dead ReLU unit's weights, or
+    the first layer's weights from a pixel that is black in every image — decays by a
+    factor β each step, down into the subnormal numbers (below 1.2e-38 in float32), and
+    sticks there: 0.9 × the smallest subnormal rounds back to itself.  Arithmetic on
+    subnormals takes a slow path in the processor.  Measured on the deep autoencoder
+    784-1000-…-784 (one core, Intel Xeon): 20 % of Adam's m subnormal after two epochs, its
+    step 10.5 → 30 ms and the epoch 12 → 21 s; PyTorch's Adam slows the same way.  A
+    processor's flush-to-zero mode does this in hardware, but NumPy does not expose it.
+    Setting these entries to 0 changes θ by nothing: their steps lr·m̂/(√v̂ + ε) are
+    themselves subnormal, below any weight's rounding.
+    """
+    tiny = np.finfo(state.dtype).tiny
+    for s in cache_sized_slices(state):
+        part = state[s]
+        part[np.abs(part) < tiny] = 0
+
+
 class Optimizer:
     """Base class: checks the learning rate and keeps per-parameter state."""
 
@@ -96,6 +122,9 @@ class Optimizer:
             if name not in self.state:
                 self.state[name] = np.zeros_like(params)
         self.t += 1
+        if self.t % FLUSH_EVERY == 0:
+            for name in names:
+                flush_subnormals(self.state[name])
         return [self.state[name] for name in names]
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
