@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyae.experiments import run_experiment
+from test_experiments import run
 from tinyae.experiments.deep import pca_reconstruct, squared_error
 
 
@@ -33,11 +33,7 @@ def test_squared_error_sums_pixels_and_averages_images():
 
 @pytest.fixture(scope="module")
 def deep(tmp_path_factory):
-    out = tmp_path_factory.mktemp("deep")
-    result = run_experiment("deep", quick=True, out=out, verbose=False)
-    for path in result.figures:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.parent == out / "deep"
-    return result
+    return run("deep", tmp_path_factory)  # checks the figures were written as PNGs
 
 
 def test_deep_beats_pca_with_the_same_thirty_numbers(deep):
