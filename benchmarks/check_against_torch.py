@@ -16,8 +16,9 @@ What is compared (all float64, fixed seeds):
 * the value and ∂L/∂p of MSE, BCE and BCEWithLogits with the reductions "mean", "sum"
   and "batchmean" (torch's "sum" divided by N);
 * every parameter gradient of a 4-layer model;
-* the parameters after 50 steps of SGD (momentum 0.9, plain and Nesterov) and of Adam,
-  against ``torch.optim.SGD`` / ``torch.optim.Adam`` on the same model and batches.
+* the parameters after 50 steps of SGD (momentum 0.9, plain and Nesterov) and of Adam
+  (also with decoupled weight decay), against ``torch.optim.SGD`` / ``Adam`` / ``AdamW`` on
+  the same model and batches.
 
 torch's ``Linear`` stores its weight as (out, in), the transpose of tinyae's ``W``
 (n_in, n_out), so weights are copied across as ``W.T``.
@@ -165,6 +166,8 @@ def trajectory_rows(torch: Any) -> list[Row]:
          lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), "mse"),
         ("Adam(1e-2), BCE", lambda: ae.Adam(1e-2), lambda p: torch.optim.Adam(p, lr=1e-2), "bce"),
         ("Adam(1e-3), MSE", lambda: ae.Adam(1e-3), lambda p: torch.optim.Adam(p, lr=1e-3), "mse"),
+        ("AdamW(1e-2, weight_decay 0.5), BCE", lambda: ae.Adam(1e-2, weight_decay=0.5),
+         lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.5), "bce"),
     ]
     rows = []
     for label, make_ours, make_theirs, loss_name in cases:
