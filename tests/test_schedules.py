@@ -295,7 +295,8 @@ def test_learning_rate_schedule_sets_the_optimizer_lr_every_batch_and_records_it
     optimizer = SGD(0.1)
 
     class Spy(Callback):  # runs after the schedule: sees the rate each batch uses
-        seen: list[float] = []
+        def __init__(self):
+            self.seen = []
 
         def on_batch_begin(self, model, step):
             self.seen.append(optimizer.lr)
@@ -303,11 +304,11 @@ def test_learning_rate_schedule_sets_the_optimizer_lr_every_batch_and_records_it
     def schedule(t):
         return cosine_decay(t, 9, 0.1, warmup_steps=2)
 
-    x = np.random.default_rng(0).uniform(size=(40, 3)).astype(np.float32)
+    x, spy = np.random.default_rng(0).uniform(size=(40, 3)).astype(np.float32), Spy()
     history = fit(Sequential([Dense(3, 3)]), x, loss=MSE(), optimizer=optimizer, epochs=3,
-                  batch_size=16, callbacks=[LearningRateSchedule(optimizer, schedule), Spy()],
+                  batch_size=16, callbacks=[LearningRateSchedule(optimizer, schedule), spy],
                   verbose=False)
-    np.testing.assert_allclose(Spy.seen, schedule(np.arange(9)))
+    np.testing.assert_allclose(spy.seen, schedule(np.arange(9)))
     np.testing.assert_allclose(history["lr"], schedule(np.arange(9)).reshape(3, 3).mean(axis=1))
 
 
