@@ -5,7 +5,8 @@ how many threads to use once, when NumPy is imported.  By the time this code run
 ``import tinyae`` has already imported NumPy, so to change the count the command
 restarts itself once (``os.execv``: the same process, the same command line) with the
 variables set.  The count is ``--threads N`` if given; else whatever the user set in
-one of ``THREAD_VARIABLES``; else ``DEFAULT_THREADS``.
+one of ``THREAD_VARIABLES``; else ``DEFAULT_THREADS``.  tinyae's own elementwise
+loops over θ follow the same count (``tinyae.slices``).
 
 One thread by default: on a machine whose cores are busy with other programs, BLAS
 threads wait for each other and an epoch can take several times longer (README,
@@ -20,9 +21,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from tinyae.slices import THREAD_VARIABLES
+
 DEFAULT_THREADS = 1
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS")  # OpenBLAS, OpenMP builds, MKL, macOS Accelerate
 
 
 def wanted_threads(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterator
 
 import numpy as np
 
 from tinyae.checks import real_number
 from tinyae.registry import lookup
+from tinyae.slices import for_each_slice
 
 # Learning rates accepted: the normal float32 numbers.  Below, lr is 0 (or a denormal)
 # in float32 and a step lr·g vanishes beside any weight; above, lr is inf in float32.
@@ -27,28 +27,6 @@ LR_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max))
 # 0 (v̂ = 0: the step is 0/ε), and stay below the gradients' RMS √v̂, or the step
 # lr·m̂/(√v̂ + ε) shrinks to lr·m̂/ε and the weights barely move.
 ADAM_EPS_RANGE = (1e-30, 1.0)
-
-
-# The size of one slice of θ in ``cache_sized_slices``: 256 KiB (64 Ki float32), so that
-# a slice of θ, g, m, v and the temporaries of a formula stay in a core's L2 cache.  What
-# it buys, measured on one core for Adam on 2.83 M float32 parameters: 16.0 ms per step
-# for its formula on the whole vector, 5.2 ms slice by slice, as fast as the hand-managed
-# scratch buffer it replaced (128 to 512 KiB alike; 16 KiB slices: 10.2 ms, the cost of
-# the calls).  Two threads over the slices: 5.6 ms, since the step is memory-bound.  For
-# the VAE's 636,000 parameters, whose state fits in L3: 1.32 ms against the buffer's 1.19.
-SLICE_BYTES = 256 * 1024
-
-
-def cache_sized_slices(params: np.ndarray) -> Iterator[slice]:
-    """Consecutive slices covering ``params`` (1-D) exactly once, each of ``SLICE_BYTES`` or less.
-
-    An elementwise update applied to θ slice by slice computes the same numbers as on the
-    whole vector (every element is rounded alike), but much faster: written as its
-    formula on the whole of θ, each operation writes a θ-sized temporary that the next
-    one reads back from main memory; on a slice, the temporaries stay in cache.
-    """
-    size = max(1, SLICE_BYTES // params.itemsize)
-    return (slice(start, start + size) for start in range(0, params.size, size))
 
 
 # Every FLUSH_EVERY steps the optimizer state is flushed of subnormal numbers
@@ -72,9 +50,12 @@ def flush_subnormals(state: np.ndarray) -> None:
     themselves subnormal, below any weight's rounding.
     """
     tiny = np.finfo(state.dtype).tiny
-    for s in cache_sized_slices(state):
+
+    def flush(s: slice) -> None:
         part = state[s]
         part[np.abs(part) < tiny] = 0
+
+    for_each_slice(flush, state)
 
 
 class Optimizer:
@@ -182,10 +163,13 @@ class SGD(Optimizer):
             return
         (v,) = self._buffers(params, grads, "v")
         mu = self.momentum
-        for s in cache_sized_slices(params):
+
+        def update(s: slice) -> None:  # on one slice of θ (``tinyae.slices``)
             g = grads[s]
             v[s] = mu * v[s] + g
             params[s] -= self.lr * (g + mu * v[s] if self.nesterov else v[s])
+
+        for_each_slice(update, params)
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov})"
@@ -256,7 +240,8 @@ class Adam(Optimizer):
         root_bias2 = math.sqrt(1 - beta2**self.t)
         lr_t, eps_t = self.lr * root_bias2 / (1 - beta1**self.t), self.eps * root_bias2
         shrink = 1 - self.lr * self.weight_decay  # AdamW's decay, at this step's lr
-        for s in cache_sized_slices(params):
+
+        def update(s: slice) -> None:  # on one slice of θ (``tinyae.slices``)
             theta, g, m_s, v_s = params[s], grads[s], m[s], v[s]  # views: writes go to θ, m, v
             if self.weight_decay:
                 theta *= shrink
@@ -272,6 +257,8 @@ class Adam(Optimizer):
             np.divide(m_s, step, out=step)
             step *= lr_t
             theta -= step                           # θ ← θ − lr_t · m / (√v + ε_t)
+
+        for_each_slice(update, params)
 
     def __repr__(self) -> str:
         decay = f", weight_decay={self.weight_decay}" if self.weight_decay else ""
