@@ -36,7 +36,9 @@ SLICE_BYTES = 256 * 1024
 # The fewest slices worth handing to a thread of their own: waking a helper thread and
 # waiting for it costs about 0.15 ms.  Measured for Adam on 2 cores (AMD EPYC Zen 3), one
 # thread against two: 170,000 parameters (3 slices) 0.37 against 0.55 ms per step;
-# 636,000 (10 slices) 1.8 against 1.6 ms; 2.83 M (43 slices) 10.2 against 7.2 ms.
+# 636,000 (10 slices) 1.8 against 1.6 ms; 2.83 M (43 slices) 10.2 against 7.2 ms.  In
+# training, the VAE's 636,000 on two threads (a run of 5 slices each) took 1.07 × the
+# time of one (3 epochs of 20,000 images, median of 7 pairs), so such a vector stays on one.
 MIN_SLICES_PER_THREAD = 8
 
 # The variables the BLAS libraries read their thread count from (OpenBLAS, OpenMP builds,
