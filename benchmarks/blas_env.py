@@ -62,6 +62,8 @@ def describe() -> str:
                          f"{i['num_threads']} thread{'s' * (i['num_threads'] != 1)}" for i in blas)
     if forced:
         text += f" (forced by {forced}; --native-blas lets OpenBLAS choose)"
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:  # how long idle threads spin (README, Speed)
+        text += f", OPENBLAS_THREAD_TIMEOUT={os.environ['OPENBLAS_THREAD_TIMEOUT']}"
     return f"numpy {numpy.__version__}, " + text
 
 
