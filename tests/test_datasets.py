@@ -8,6 +8,7 @@ talk to a loopback HTTP server serving small fake MNIST files.
 from __future__ import annotations
 
 import gzip
+import time
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,27 @@ def test_a_failed_mirror_is_reported_only_when_a_later_one_answers(
     lines = capsys.readouterr().err.rstrip("\n").split("\n")  # the progress redraws with \r
     assert lines[0].endswith("Connection refused; trying the next mirror")
     assert all("downloading" in line for line in lines[1:]) and len(lines) == 5  # one per file
+
+
+def test_a_file_that_arrives_before_the_first_look_is_still_reported(
+    online, mirror_server, fake_mnist, monkeypatch
+):
+    from tinyae.datasets import fetch as fetch_module
+
+    # The race that made the progress line of a small file on a fast link vanish: the
+    # transfer thread has finished before fetch first looks at it.
+    start = fetch_module._Transfer.start
+
+    def start_and_finish(transfer):
+        start(transfer)
+        transfer.join()
+
+    monkeypatch.setattr(fetch_module._Transfer, "start", start_and_finish)
+    seen = []
+    url = mirror_server.url("ok") + "t10k-labels-idx1-ubyte.gz"
+    body = fetch_module.fetch(url, timeout=5, until=time.monotonic() + 5, max_bytes=10**6,
+                              progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (len(body), len(body)) and len(body) > 0
 
 
 def test_the_command_line_words_the_fallback_in_its_flags(

@@ -91,8 +91,12 @@ def fetch(
     transfer = _Transfer(url, timeout, max_bytes)
     transfer.start()
     try:
-        while transfer.is_alive() and (left := until - time.monotonic()) > 0:
+        # At least one round, even when a small file on a fast link has already arrived by
+        # now: otherwise ``progress`` would never hear of it (and say nothing at all).
+        finished = False
+        while not finished and (left := until - time.monotonic()) > 0:
             transfer.join(min(left, 0.2))
+            finished = not transfer.is_alive()
             if progress is not None:
                 progress(transfer.done, transfer.total)
     finally:
