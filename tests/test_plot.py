@@ -133,17 +133,36 @@ def colorbars(fig):
     return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
 
 
-def test_filters_one_image_per_unit_with_symmetric_scale():
+def filter_tiles(fig, side=28, gap=2):
+    """The filters drawn in ``fig``'s one image, tile by tile (row-major), and the image."""
+    (ax,) = image_axes(fig)
+    mosaic = ax.images[0].get_array().filled(np.nan)
+    rows, cols = (np.array(mosaic.shape) + gap) // (side + gap)
+    tiles = [mosaic[r * (side + gap):r * (side + gap) + side, c * (side + gap):c * (side + gap) + side]
+             for r in range(rows) for c in range(cols)]
+    return [tile for tile in tiles if not np.isnan(tile).all()], ax.images[0]
+
+
+def test_filters_one_tile_per_unit_each_on_its_own_symmetric_scale():
     W = rng.normal(size=(784, 6))
     W[:, 1] = 0.0  # a dead unit must still draw
     fig = P.filters(W)
-    axes = image_axes(fig)
-    assert len(axes) == 6 and len(fig.axes) == 7  # no empty grid cells left; one colour bar
-    for j, ax in enumerate(axes):
-        vmin, vmax = ax.images[0].get_clim()
-        assert vmin == -vmax and vmax == (np.abs(W[:, j]).max() or 1.0)
-    assert len(image_axes(P.filters(W, n=4))) == 4
+    tiles, image = filter_tiles(fig)
+    assert len(tiles) == 6 and len(fig.axes) == 2  # one image of all filters; one colour bar
+    assert image.get_clim() == (-1, 1)
+    for j, tile in enumerate(tiles):  # row-major, each divided by its own max |W[:, j]|
+        scale = np.abs(W[:, j]).max() or 1.0
+        np.testing.assert_allclose(tile, W[:, j].reshape(28, 28) / scale)
+    assert len(filter_tiles(P.filters(W, n=4))[0]) == 4
     assert f"max |W| = {np.abs(W).max():.3g}" in fig._suptitle.get_text()
+
+
+def test_filters_are_apart_and_their_gaps_white():
+    fig = P.filters(rng.normal(size=(784, 5)))  # 3 columns, 2 rows, one tile left empty
+    mosaic = image_axes(fig)[0].images[0].get_array()
+    assert mosaic.shape == (2 * 28 + 2, 3 * 28 + 2 * 2)
+    assert mosaic.mask[28:30].all() and mosaic.mask[30:, 2 * 30:].all()  # a gap row; the empty tile
+    assert tuple(image_axes(fig)[0].images[0].get_cmap().get_bad()[:3]) == (1.0, 1.0, 1.0)
 
 
 def test_filters_colour_bar_says_what_red_and_blue_are():
@@ -157,7 +176,7 @@ def test_filters_colour_bar_says_what_red_and_blue_are():
 def test_filters_default_is_capped(monkeypatch):
     monkeypatch.setattr(P.images, "MAX_FILTERS", 3)  # where filters() reads it
     fig = P.filters(rng.normal(size=(16, 10)))
-    assert len(image_axes(fig)) == 3 and "3 of 10 hidden units" in fig._suptitle.get_text()
+    assert len(filter_tiles(fig, side=4)[0]) == 3 and "3 of 10 hidden units" in fig._suptitle.get_text()
 
 
 def test_image_grid_layout():

@@ -14,7 +14,14 @@ from tinyae.plot.base import SavePath, _as_images, _check_count, _finish, _grey,
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-MAX_FILTERS = 100  # filters() draws at most this many units by default: 100 axes already take ~1 s
+MAX_FILTERS = 100  # filters() draws at most this many units by default
+
+
+def _red_blue():
+    """Red for positive, blue for negative, white for the NaN gaps between filters."""
+    from matplotlib import colormaps
+
+    return colormaps["RdBu_r"].with_extremes(bad="white")
 
 
 def reconstructions(x: np.ndarray, p: np.ndarray, n: int = 10, path: SavePath = None,
@@ -113,20 +120,18 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None,
     n = min(W.shape[1], MAX_FILTERS) if n is None else n
     _check_count("n", n)
     images = _as_images(W[:, :n].T, "W")
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
+    scales = np.abs(images).max(axis=(1, 2), keepdims=True)
+    scales[scales == 0] = 1.0  # an all-zero filter gets any non-empty scale
     n_cols = math.ceil(math.sqrt(len(images)))
-    fig, axes = _grid(len(images), n_cols)
-    # room for the colour bar and the two-line title, even for a few filters
-    fig.set_size_inches(max(n_cols + 1.5, 6), math.ceil(len(images) / n_cols) + 1.2)
-    fig.set_layout_engine("constrained")
-    for ax, image in zip(axes, images):
-        scale = np.abs(image).max() or 1.0  # an all-zero filter gets any non-empty scale
-        ax.imshow(image, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
-        ax.set_axis_off()
-    bar = fig.colorbar(ScalarMappable(Normalize(-1, 1), cmap="RdBu_r"), ax=list(axes),
-                       ticks=[-1, 0, 1], shrink=0.6)
+    n_rows = math.ceil(len(images) / n_cols)
+    # One image of all the filters side by side, not one axes per filter: an axes costs
+    # matplotlib tens of ms (100 filters, drawn and saved: 7.7 s as 100 axes, 1.2 s as one
+    # image; AMD EPYC Zen 3).
+    fig, ax = _pyplot().subplots(figsize=(max(n_cols + 1.5, 6), n_rows + 1.2), layout="constrained")
+    drawn = ax.imshow(_tiles(images / scales, n_cols), cmap=_red_blue(), vmin=-1, vmax=1,
+                      interpolation="nearest")
+    ax.set_axis_off()
+    bar = fig.colorbar(drawn, ax=ax, ticks=[-1, 0, 1], shrink=0.6)
     bar.set_label("weight ÷ max |weight| of its filter")
     bar.ax.set_yticklabels(["−max", "0", "+max"])
     side = f"{images.shape[1]}×{images.shape[2]}"
@@ -135,6 +140,21 @@ def filters(W: np.ndarray, n: int | None = None, path: SavePath = None,
                  f"{side} images\nred: positive, blue: negative; overall max |W| = "
                  f"{np.abs(W).max():.3g}")
     return _finish(fig, path)
+
+
+def _tiles(images: np.ndarray, n_cols: int, gap: int = 2) -> np.ndarray:
+    """``images`` (N, H, W) in rows of ``n_cols``, ``gap`` pixels of NaN (drawn white) apart.
+
+    Returns a (rows·(H + gap) − gap, n_cols·(W + gap) − gap) array; tile k's top-left
+    corner is at row (k // n_cols)·(H + gap), column (k % n_cols)·(W + gap).
+    """
+    n, height, width = images.shape
+    n_rows = math.ceil(n / n_cols)
+    out = np.full((n_rows * (height + gap), n_cols * (width + gap)), np.nan)
+    for k, image in enumerate(images):
+        top, left = (k // n_cols) * (height + gap), (k % n_cols) * (width + gap)
+        out[top : top + height, left : left + width] = image
+    return out[: -gap or None, : -gap or None]
 
 
 def image_grid(images: np.ndarray, n_cols: int = 10, path: SavePath = None,
