@@ -153,16 +153,6 @@ def _grey(ax, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def _grid(n: int, n_cols: int):
-    """A figure with ``n`` small axes on a grid of ``n_cols`` columns (unused cells removed)."""
-    n_cols = min(n_cols, n)
-    n_rows = math.ceil(n / n_cols)
-    fig, axes = _pyplot().subplots(n_rows, n_cols, figsize=(n_cols, n_rows + 0.4), squeeze=False)
-    for ax in axes.flat[n:]:
-        fig.delaxes(ax)
-    return fig, axes.flat[:n]
-
-
 def _is_number_list(values) -> bool:
     """True for a non-empty 1-D sequence of real numbers (skips nested monitor records)."""
     try:
