@@ -146,7 +146,8 @@ def _tiles(images: np.ndarray, n_cols: int, gap: int = 2) -> np.ndarray:
     """``images`` (N, H, W) in rows of ``n_cols``, ``gap`` pixels of NaN (drawn white) apart.
 
     Returns a (rows·(H + gap) − gap, n_cols·(W + gap) − gap) array; tile k's top-left
-    corner is at row (k // n_cols)·(H + gap), column (k % n_cols)·(W + gap).
+    corner is at row (k // n_cols)·(H + gap), column (k % n_cols)·(W + gap).  With
+    ``gap=0`` the tiles touch.
     """
     n, height, width = images.shape
     n_rows = math.ceil(n / n_cols)
@@ -202,7 +203,7 @@ def latent_manifold(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, lim
                          f"got {decoded.shape}")
     images = _as_images(decoded, "decode(z)")
     side = images.shape[1]
-    mosaic = images.reshape(n, n, side, side).transpose(0, 2, 1, 3).reshape(n * side, n * side)
+    mosaic = _tiles(images, n, gap=0)  # cells touch: the decoded plane reads as one picture
     fig, ax = _pyplot().subplots(figsize=(6, 6))
     ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0)
     ticks = np.unique(np.linspace(0, n - 1, min(n, 5)).round().astype(int))
