@@ -33,10 +33,10 @@ sum of the floors bounds what either can reach with these kernels.  "The rest" i
 epoch minus both floors (activations, loss, Adam's arithmetic beyond its traffic, Python),
 beside what an epoch of 0.7 × PyTorch's would leave for it: where that is near 0 or
 negative, the target is out of reach with this BLAS on this machine.  The traffic floor
-uses one thread's copy bandwidth.  ``pip install threadpoolctl`` beside PyTorch lets the
-header name OpenBLAS's kernels and threads.  The table also gives
-each library's measured Adam step (over an epoch's steps) and the test loss after the
-same epochs (BCE per pixel; −ELBO per image for the VAE).
+uses one thread's copy bandwidth.  The table also gives each library's measured Adam step
+(over an epoch's steps) and the test loss after the same epochs (BCE per pixel; −ELBO per
+image for the VAE).  ``pip install threadpoolctl`` beside PyTorch lets the header name
+OpenBLAS's kernels and threads.
 """
 
 from __future__ import annotations

@@ -82,13 +82,17 @@ def for_each_slice(work: Callable[[slice], None], vector: np.ndarray) -> None:
     parameters: 6.7 ms per step on two threads against 10.6 ms on one.  Each thread
     takes a long run of slices, not one slice at a time: every ufunc call holds the GIL
     for its few microseconds of Python, and handing out single slices cost more than it
-    saved (8.0 ms).  Right after a matrix product the same step took 10.6 ms: OpenBLAS's
+    saved (8.0 ms).  Right after a matrix product the two-thread step took 10.6 ms, no
+    better than one thread: OpenBLAS's
     idle threads spin for a while, waiting for the next product, on the core the helper
     needs.  ``OPENBLAS_THREAD_TIMEOUT=4``, set before NumPy is imported, puts them to
     sleep at once: 6.8 ms after a product too (README, "Speed and quality").
     """
     slices = cache_sized_slices(vector)
-    threads = max(1, min(thread_count(), len(slices) // MIN_SLICES_PER_THREAD))
+    threads = min(thread_count(), len(slices) // MIN_SLICES_PER_THREAD)
+    if threads <= 1:
+        _work_through(work, slices)
+        return
     runs = [slices[i * len(slices) // threads : (i + 1) * len(slices) // threads] for i in range(threads)]
     helpers = [_pool(threads - 1).submit(_work_through, work, run) for run in runs[1:]]
     try:
