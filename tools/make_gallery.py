@@ -118,6 +118,42 @@ CAPTIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
          ("The training KL per epoch with β from the first step or annealed up from 0: "
           "annealing lets the KL grow before it is weighed fully.")),
     ]),
+    ("The variants: `tinyae experiment denoise|sparse|deep --quick`",
+     "tinyae experiment NAME --quick", [
+        ("denoise_gaussian_0.1.png",
+         ("Gaussian noise of σ = 0.1 (top row): the plain autoencoder and the denoising one (DAE) "
+          "are given the same noisy digits; at this level both still draw them.")),
+        ("denoise_gaussian_0.3.png",
+         ("σ = 0.3: the plain autoencoder draws faint, speckled strokes, the DAE, trained on "
+          "such noise, whole digits; the last two rows give the DAE the clean image instead.")),
+        ("denoise_gaussian_0.5.png",
+         ("σ = 0.5: the plain autoencoder's digits all but vanish; the DAE still draws a "
+          "digit, not always the right one.")),
+        ("denoise_mask_0.25.png",
+         ("Masking noise: a quarter of the pixels set to 0 (top); both fill most gaps back in, "
+          "the DAE with firmer strokes.")),
+        ("denoise_mask_0.5.png",
+         ("Half the pixels masked: the plain autoencoder's digits break up, the DAE's stay "
+          "whole strokes.")),
+        ("sparse_mean_activations.png",
+         ("Each hidden unit's mean activation over the test images, sorted: with the sparsity "
+          "penalty (solid blue, dash-dot green) the units sit near the dotted target ρ; without "
+          "it most fire half the time.")),
+        ("sparse_filters_sparse.png",
+         ("First-layer weights of the sparse autoencoder (sparsity penalty β and weight decay "
+          "λ), one square per hidden unit, each on its own colour scale; after this quick run "
+          "they are still speckled, the full run's are pen strokes (README).")),
+        ("sparse_filters_decay_only.png",
+         ("The same network with weight decay but no sparsity penalty (β = 0): its filters are "
+          "smoother blobs and spots, not strokes.")),
+        ("deep_learning_curve.png",
+         ("Test squared error per image after each epoch (log scale) of a shallow 784-30-784 "
+          "and a deep 784-…-30-…-784 autoencoder, beside PCA with the same 30 numbers (dotted): "
+          "below that line a network beats the best linear code.")),
+        ("deep_comparison.png",
+         ("Test digits (top), rebuilt from 30 numbers each by the deep autoencoder (middle) and "
+          "by PCA (bottom): PCA's are blurred sums of ghostly digits.")),
+    ]),
     ("In the tutorials",
      "python tutorials/06_vae.py, python tutorials/07_diagnostics.py", [
         ("tutorial_schedules.png",
