@@ -118,18 +118,29 @@ def median_seconds(step: Callable[[], Any], repeats: int = 25) -> float:
     return statistics.median(seconds)
 
 
+def build(name: str, seed: int) -> tuple[Any, Any]:
+    """The model ``name`` (a key of ``MODELS``) with its initial weights from ``seed``, and its loss."""
+    import tinyae
+    from tinyae.models import dense_autoencoder
+    from tinyae.models.vae import dense_vae
+
+    if name == "vae":
+        return dense_vae("784-400-20", seed=seed), tinyae.BCE(reduction="batchmean")
+    spec, hidden, code = (("784-100-50-100-784", "sigmoid", None) if name == "seed" else
+                          ("784-1000-500-250-30-250-500-1000-784", "relu", "identity"))
+    return dense_autoencoder(spec, hidden=hidden, code=code, output="sigmoid", seed=seed), tinyae.BCE()
+
+
 def autoencoder_cell(name: str, x: np.ndarray, x_test: np.ndarray, torch: Any, seed: int) -> Cell:
     """The seed or the deep autoencoder (mnist_ae.py's loop and twin)."""
     from mnist_ae import TorchRun, floor_epoch, tinyae_epoch, tinyae_test_losses
+    from vae import dense_widths
 
     import tinyae
-    from tinyae.models import dense_autoencoder
-    from tinyae.models.autoencoder import parse_spec
 
-    spec, hidden, code = (("784-100-50-100-784", "sigmoid", None) if name == "seed" else
-                          ("784-1000-500-250-30-250-500-1000-784", "relu", "identity"))
-    model = dense_autoencoder(spec, hidden=hidden, code=code, output="sigmoid", seed=seed)
-    optimizer, loss = tinyae.Adam(LR), tinyae.BCE()
+    model, loss = build(name, seed)
+    widths = dense_widths(model.encoder) + dense_widths(model.decoder)[1:]  # 784, …, 784
+    optimizer = tinyae.Adam(LR)
     twin = TorchRun(model, LR, "bce") if torch else None  # built before tinyae trains: same start
 
     def order(epoch: int) -> np.ndarray:
@@ -138,7 +149,7 @@ def autoencoder_cell(name: str, x: np.ndarray, x_test: np.ndarray, torch: Any, s
     return Cell(
         ours=lambda epoch: tinyae_epoch(model, optimizer, loss, x, order(epoch), BATCH),
         theirs=(lambda epoch: twin.epoch(x, order(epoch), BATCH)) if twin else None,
-        floor=lambda: floor_epoch(parse_spec(spec), len(x), BATCH),
+        floor=lambda: floor_epoch(widths, len(x), BATCH),
         test=lambda: (tinyae_test_losses(model, x_test)[0],
                       twin.test_losses(x_test)[0] if twin else None),
         params=model.params, torch_params=list(twin.net.parameters()) if twin else None)
@@ -149,11 +160,10 @@ def vae_cell(x: np.ndarray, x_test: np.ndarray, torch: Any, seed: int) -> Cell:
     from vae import TorchVAE, vae_floor_epoch
 
     import tinyae
-    from tinyae.models.vae import dense_vae
     from tinyae.train import evaluate, fit
 
-    model = dense_vae("784-400-20", seed=seed)
-    optimizer, loss = tinyae.Adam(LR), tinyae.BCE(reduction="batchmean")
+    model, loss = build("vae", seed)
+    optimizer = tinyae.Adam(LR)
     twin = TorchVAE(model, LR) if torch else None
 
     def ours(epoch: int) -> float:
