@@ -83,10 +83,10 @@ def for_each_slice(work: Callable[[slice], None], vector: np.ndarray) -> None:
     takes a long run of slices, not one slice at a time: every ufunc call holds the GIL
     for its few microseconds of Python, and handing out single slices cost more than it
     saved (8.0 ms).  Right after a matrix product the two-thread step took 10.6 ms, no
-    better than one thread: OpenBLAS's
-    idle threads spin for a while, waiting for the next product, on the core the helper
-    needs.  ``OPENBLAS_THREAD_TIMEOUT=4``, set before NumPy is imported, puts them to
-    sleep at once: 6.8 ms after a product too (README, "Speed and quality").
+    better than one thread: OpenBLAS's idle threads spin for a while, waiting for the
+    next product, on the core the helper needs.  ``OPENBLAS_THREAD_TIMEOUT=4``, set
+    before NumPy is imported, puts them to sleep at once: 6.8 ms after a product too
+    (README, "Speed and quality").
     """
     slices = cache_sized_slices(vector)
     threads = min(thread_count(), len(slices) // MIN_SLICES_PER_THREAD)
