@@ -30,7 +30,12 @@ from collections import defaultdict
 from functools import wraps
 from typing import Any
 
+import numpy as np
 from blas_env import describe, restart_with
+from matrix import BATCH, LR, MODELS, adam_step_seconds, build, median_seconds
+
+import tinyae
+import tinyae.train
 
 STEP = "one step (fit's _train_step)"
 
@@ -52,9 +57,6 @@ def timed(owner: Any, method: str, label: str, seconds: dict[str, list[float]]) 
 
 def products_alone(layer: Any, batch: int, dtype: Any) -> tuple[float, float]:
     """Median seconds of a Dense layer's bare products, (forward, backward), timed alone."""
-    import numpy as np
-    from matrix import median_seconds
-
     rng = np.random.default_rng(0)
     x, dout = rng.random((batch, layer.n_in), dtype=dtype), rng.random((batch, layer.n_out), dtype=dtype)
     W = rng.random((layer.n_in, layer.n_out), dtype=dtype)
@@ -69,11 +71,6 @@ def products_alone(layer: Any, batch: int, dtype: Any) -> tuple[float, float]:
 
 def watch(model: Any, loss: Any, optimizer: Any, seconds: dict[str, list[float]]) -> dict[str, float]:
     """Wrap every call worth timing; return each Dense call's products timed alone, by label."""
-    from matrix import BATCH
-
-    import tinyae
-    import tinyae.train
-
     yardsticks: dict[str, float] = {}
     for part in ("encoder", "decoder"):
         for i, layer in enumerate(getattr(model, part).layers):
@@ -111,18 +108,14 @@ def table(seconds: dict[str, list[float]], yardsticks: dict[str, float], steps: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="vae", choices=["seed", "deep", "vae"])
+    parser.add_argument("--model", default="vae", choices=list(MODELS))
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--limit", type=int, default=25_600, help="train on the first N images")
     parser.add_argument("--data-dir", help="folder with the four MNIST files")
     args = parser.parse_args()
-    restart_with(args.threads, native=False)  # BLAS reads its thread count when NumPy loads
-
-    from matrix import BATCH, LR, MODELS, adam_step_seconds, build
-
-    import tinyae
-
+    # BLAS read its thread count when NumPy loaded: this re-runs the script with it set
+    restart_with(args.threads, native=False)
     data = tinyae.load_mnist("mnist", data_dir=args.data_dir, dtype="uint8", verbose=False)
     x = data.x_train[: args.limit]
     model, loss = build(args.model, seed=0)
