@@ -33,10 +33,18 @@ sum of the floors bounds what either can reach with these kernels.  "The rest" i
 epoch minus both floors (activations, loss, Adam's arithmetic beyond its traffic, Python),
 beside what an epoch of 0.7 × PyTorch's would leave for it: where that is near 0 or
 negative, the target is out of reach with this BLAS on this machine.  The traffic floor
-uses one thread's copy bandwidth.  The table also gives each library's measured Adam step
-(over an epoch's steps) and the test loss after the same epochs (BCE per pixel; −ELBO per
-image for the VAE).  ``pip install threadpoolctl`` beside PyTorch lets the header name
-OpenBLAS's kernels and threads.
+uses one thread's copy bandwidth.
+
+A third bound holds for NumPy code only: the **NumPy floor** adds to the matmul floor
+tinyae's measured Adam step (NumPy's twelve passes of the formula; PyTorch's own Adam is
+no faster, see its column) and the exps and logs the step must evaluate, timed alone
+(``exp_log_step_seconds``).  Where it comes near 0.7 × PyTorch's epoch, code built from
+NumPy calls cannot reach the target: the step's other passes (clips, ReLUs, the backward
+products of elementwise derivatives) and Python's calls need time too.
+
+The table also gives each library's measured Adam step (over an epoch's steps) and the test
+loss after the same epochs (BCE per pixel; −ELBO per image for the VAE).  ``pip install
+threadpoolctl`` beside PyTorch lets the header name OpenBLAS's kernels and threads.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ class Cell:
     ours: Callable[[int], float]  # epoch index → seconds
     theirs: Callable[[int], float] | None
     floor: Callable[[], float]  # seconds of the bare matrix products of one epoch
+    exp_log: float  # seconds of one step's exp and log alone (``exp_log_step_seconds``)
     test: Callable[[], tuple[float, float | None]]  # test loss of (tinyae, PyTorch)
     params: np.ndarray  # tinyae's θ
     torch_params: list | None
@@ -104,6 +113,35 @@ def adam_step_seconds(params: np.ndarray, torch_params: list | None) -> tuple[fl
     for p in copies:
         p.grad = torch.randn_like(p)
     return ours, median_seconds(torch.optim.Adam(copies, lr=LR).step)
+
+
+def exp_log_step_seconds(model: Any) -> float:
+    """Median seconds of the transcendental functions one training step must evaluate, alone.
+
+    Every sigmoid unit needs an exp, and BCE two logs per output (log p and log(1 − p)),
+    over a batch of ``BATCH``: ``np.exp`` and ``np.log`` on float32 arrays of those sizes,
+    written into preallocated outputs.  With the products and Adam, this is work a NumPy
+    step cannot avoid: NumPy has no fused kernel that would share one pass between them.
+    """
+    import tinyae
+
+    sigmoid_units = 0
+    for part in (model.encoder, model.decoder):
+        width = part.n_in
+        for layer in part.layers:
+            width = layer.output_dim(width)
+            sigmoid_units += width if isinstance(layer, tinyae.Sigmoid) else 0
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((BATCH, sigmoid_units)).astype(np.float32)
+    p = rng.uniform(0.01, 0.99, (BATCH, width)).astype(np.float32)
+    exp_out, log_out = np.empty_like(logits), np.empty_like(p)
+
+    def step() -> None:
+        np.exp(logits, out=exp_out)
+        np.log(p, out=log_out)
+        np.log(p, out=log_out)
+
+    return median_seconds(step)
 
 
 def median_seconds(step: Callable[[], Any], repeats: int = 25) -> float:
@@ -149,7 +187,7 @@ def autoencoder_cell(name: str, x: np.ndarray, x_test: np.ndarray, torch: Any, s
     return Cell(
         ours=lambda epoch: tinyae_epoch(model, optimizer, loss, x, order(epoch), BATCH),
         theirs=(lambda epoch: twin.epoch(x, order(epoch), BATCH)) if twin else None,
-        floor=lambda: floor_epoch(widths, len(x), BATCH),
+        floor=lambda: floor_epoch(widths, len(x), BATCH), exp_log=exp_log_step_seconds(model),
         test=lambda: (tinyae_test_losses(model, x_test)[0],
                       twin.test_losses(x_test)[0] if twin else None),
         params=model.params, torch_params=list(twin.net.parameters()) if twin else None)
@@ -174,7 +212,7 @@ def vae_cell(x: np.ndarray, x_test: np.ndarray, torch: Any, seed: int) -> Cell:
     return Cell(
         ours=ours,
         theirs=(lambda epoch: twin.epoch(x, seed * 1000 + epoch, BATCH)[0]) if twin else None,
-        floor=lambda: vae_floor_epoch(model, len(x), BATCH),
+        floor=lambda: vae_floor_epoch(model, len(x), BATCH), exp_log=exp_log_step_seconds(model),
         test=lambda: (evaluate(model, loss, x_test)["loss"],
                       twin.evaluate(x_test)["loss"] if twin else None),
         params=model.params,
@@ -218,7 +256,8 @@ def run_cell(args: argparse.Namespace) -> None:
         "torch_threads": torch.get_num_threads() if torch else None,
         "ours": ours, "theirs": theirs, "matmul_floor": floors, "params": int(cell.params.size),
         "bandwidth": bandwidth, "traffic_floor": steps * 7 * cell.params.nbytes / bandwidth,
-        "adam_ours": steps * adam_ours, "adam_theirs": steps * adam_theirs if adam_theirs else None,
+        "exp_log": steps * cell.exp_log, "adam_ours": steps * adam_ours,
+        "adam_theirs": steps * adam_theirs if adam_theirs else None,
         "test_ours": test_ours, "test_theirs": test_theirs,
     }
     print(RESULT + json.dumps(result), flush=True)
@@ -263,8 +302,9 @@ def table(results: list[dict]) -> str:
     """The matrix as a Markdown table: medians per cell, ratios to PyTorch and to the floors."""
     rows = ["| model | threads | tinyae s/epoch | PyTorch | ratio | best epochs' ratio "
             "| matmul floor | × floor | traffic floor | Adam per epoch: tinyae / PyTorch "
-            "| floors / PyTorch | the rest: tinyae / left at 0.7 | test loss ratio |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| floors / PyTorch | the rest: tinyae / left at 0.7 | exp & log alone "
+            "| NumPy floor / PyTorch | test loss ratio |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         t, f = statistics.median(r["ours"]), statistics.median(r["matmul_floor"])
         p = statistics.median(r["theirs"]) if r["theirs"] else None
@@ -277,13 +317,17 @@ def table(results: list[dict]) -> str:
         # traffic, Python), beside what an epoch of 0.7 × PyTorch's would leave for it:
         # negative means the floors alone already exceed the target.
         rest = f"{t - floors:.3g} / " + (f"{0.7 * p - floors:.3g}" if p else "–")
+        # The products, tinyae's Adam and the exps and logs, each alone: what a NumPy epoch
+        # cannot go below (PyTorch's Adam is no faster than tinyae's: the Adam column).
+        numpy_floor = f"{(f + r['adam_ours'] + r['exp_log']) / p:.2f}" if p else "–"
         quality = f"{r['test_ours'] / r['test_theirs']:.4f}" if r["test_theirs"] else "–"
         threads = str(r["threads"])
         if threads == "default":  # say what it was: (BLAS's / torch's)
             threads += f" ({r['blas_threads'] or '?'}/{r['torch_threads'] or '–'})"
         rows.append(" | ".join(["", MODELS[r["model"]], threads, f"{t:.3g}", *theirs, f"{f:.3g}",
                                 f"{t / f:.2f}", f"{r['traffic_floor']:.3g}", adam,
-                                f"{floors / p:.2f}" if p else "–", rest, quality, ""]).strip())
+                                f"{floors / p:.2f}" if p else "–", rest, f"{r['exp_log']:.3g}",
+                                numpy_floor, quality, ""]).strip())
     return "\n".join(rows)
 
 
