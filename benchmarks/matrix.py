@@ -37,7 +37,7 @@ uses one thread's copy bandwidth.
 
 A third bound holds for NumPy code only: the **NumPy floor** adds to the matmul floor
 tinyae's measured Adam step (NumPy's twelve passes of the formula; PyTorch's own Adam is
-no faster, see its column) and the exps and logs the step must evaluate, timed alone
+no faster at one thread, see its column) and the exps and logs the step must evaluate, timed alone
 (``exp_log_step_seconds``).  Where it comes near 0.7 × PyTorch's epoch, code built from
 NumPy calls cannot reach the target: the step's other passes (clips, ReLUs, the backward
 products of elementwise derivatives) and Python's calls need time too.
@@ -318,7 +318,7 @@ def table(results: list[dict]) -> str:
         # negative means the floors alone already exceed the target.
         rest = f"{t - floors:.3g} / " + (f"{0.7 * p - floors:.3g}" if p else "–")
         # The products, tinyae's Adam and the exps and logs, each alone: what a NumPy epoch
-        # cannot go below (PyTorch's Adam is no faster than tinyae's: the Adam column).
+        # cannot go below (at one thread PyTorch's Adam is no faster: the Adam column).
         numpy_floor = f"{(f + r['adam_ours'] + r['exp_log']) / p:.2f}" if p else "–"
         quality = f"{r['test_ours'] / r['test_theirs']:.4f}" if r["test_theirs"] else "–"
         threads = str(r["threads"])
