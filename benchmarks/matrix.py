@@ -37,10 +37,10 @@ uses one thread's copy bandwidth.
 
 A third bound holds for NumPy code only: the **NumPy floor** adds to the matmul floor
 tinyae's measured Adam step (NumPy's twelve passes of the formula; PyTorch's own Adam is
-no faster at one thread, see its column) and the exps and logs the step must evaluate, timed alone
-(``exp_log_step_seconds``).  Where it comes near 0.7 × PyTorch's epoch, code built from
-NumPy calls cannot reach the target: the step's other passes (clips, ReLUs, the backward
-products of elementwise derivatives) and Python's calls need time too.
+no faster at one thread, see its column) and the exps and logs the step must evaluate,
+timed alone (``exp_log_step_seconds``).  Where it comes near 0.7 × PyTorch's epoch, code
+built from NumPy calls cannot reach the target: the step's other passes (clips, ReLUs,
+the backward products of elementwise derivatives) and Python's calls need time too.
 
 The table also gives each library's measured Adam step (over an epoch's steps) and the test
 loss after the same epochs (BCE per pixel; −ELBO per image for the VAE).  ``pip install
@@ -131,9 +131,10 @@ def exp_log_step_seconds(model: Any) -> float:
         for layer in part.layers:
             width = layer.output_dim(width)
             sigmoid_units += width if isinstance(layer, tinyae.Sigmoid) else 0
+    outputs = width  # the decoder's last width: the predictions p that BCE scores
     rng = np.random.default_rng(0)
     logits = rng.standard_normal((BATCH, sigmoid_units)).astype(np.float32)
-    p = rng.uniform(0.01, 0.99, (BATCH, width)).astype(np.float32)
+    p = rng.uniform(0.01, 0.99, (BATCH, outputs)).astype(np.float32)
     exp_out, log_out = np.empty_like(logits), np.empty_like(p)
 
     def step() -> None:

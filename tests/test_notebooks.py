@@ -3,8 +3,8 @@
 Each notebook runs top to bottom in a fresh IPython kernel (nbclient + ipykernel; the
 tutorials two kernels at a time) with the inline matplotlib backend, in quick mode,
 offline, with its figures and caches in a temporary folder, as the scripts do in
-test_tutorials.py.  It must raise nothing and show
-every figure it draws inline, exactly once, while still saving it to its file.
+test_tutorials.py.  It must raise nothing and show every figure it draws inline, exactly
+once, while still saving it to its file.
 """
 
 from __future__ import annotations
@@ -67,14 +67,12 @@ async def run_two_at_a_time(folders: dict[Path, Path]) -> dict[Path, nbformat.No
     return dict(zip(folders, results))
 
 
-TUTORIAL_TEST = "test_notebook_runs_in_a_kernel_and_shows_every_figure_inline"
-
-
 @pytest.fixture(scope="module")
 def tutorials_run(request, tmp_path_factory) -> dict[Path, tuple[nbformat.NotebookNode | Exception, Path]]:
     """The tutorial notebooks this session tests, executed: outputs (or exception) and folder."""
+    test = test_notebook_runs_in_a_kernel_and_shows_every_figure_inline  # defined below
     selected = [item.callspec.params["notebook"] for item in request.session.items
-                if getattr(item, "originalname", None) == TUTORIAL_TEST]
+                if getattr(item, "function", None) is test]
     folders = {path: tmp_path_factory.mktemp(path.stem) for path in selected}
     results = asyncio.run(run_two_at_a_time(folders))
     return {path: (results[path], folders[path]) for path in selected}
