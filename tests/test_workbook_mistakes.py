@@ -353,7 +353,7 @@ def write_edited(answer_key, edits, folder):
 @pytest.mark.parametrize("task_id, edits, words", MISTAKES)
 def test_each_classic_mistake_gets_its_own_hint(answer_key, tmp_path, task_id, edits, words):
     result = check_task(task_id, namespace=load_workbook(write_edited(answer_key, edits, tmp_path)))
-    assert not result.passed and result.points == 0
+    assert not result.passed and result.points < result.max_points
     missing = [word for word in words if word not in result.hint]
     assert not missing, f"hint lacks {missing}: {result.hint}"
 

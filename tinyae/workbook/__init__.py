@@ -23,7 +23,8 @@ import numpy as np
 from tinyae.registry import lookup
 from tinyae.workbook.parts import PARTS, TASKS
 from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
-from tinyae.workbook.task import Mistake, Task, TaskResult, crash_hint, quote_formula
+from tinyae.workbook.remote import is_class, type_name
+from tinyae.workbook.task import Checks, Mistake, SubCheck, Task, TaskResult, crash_hint
 
 # The tasks that check a class (the others check a function), read from the parts' code.
 CLASS_TASKS = {task.id for part in PARTS for task in part.tasks
@@ -38,14 +39,15 @@ def get_task(task_id: str) -> Task:
     return lookup({task.id: task for task in TASKS}, task_id, "task")
 
 
-def check_task(task_id: str, obj: Any = None, *,
-               namespace: dict[str, Any] | None = None) -> TaskResult:
-    """Run one task's checks on the student's code, in this process.
+def check_task(task_id: str, obj: Any = None, *, namespace: dict[str, Any] | None = None,
+               seed: int = 0) -> TaskResult:
+    """Run one task's checks on the student's code.
 
     ``obj`` is the student's class or function for the task (``check_task("1.2", Dense)``
     in a notebook); or ``namespace`` is a loaded workbook (``load_workbook``) from which
-    the task takes its name.  A bug in the student's code never raises: it becomes a
-    failed ``TaskResult`` whose hint says what went wrong, and where.
+    the task takes its name.  ``seed`` chooses the inputs the checks draw (the grader
+    uses the teacher's).  A bug in the student's code never raises: it becomes a failed
+    sub-check whose hint says what went wrong, and where; the others still run.
     """
     task = get_task(task_id)
     if obj is None:
@@ -56,27 +58,48 @@ def check_task(task_id: str, obj: Any = None, *,
             return _result(task, hint=f"the workbook defines no `{task.name}`, which exercise "
                                       f"{task.id} checks: keep the name the workbook gave it")
         obj = namespace[task.name]
-    if task.id in CLASS_TASKS and not isinstance(obj, type):
+    if task.id in CLASS_TASKS and not is_class(obj):
         return _result(task, hint=f"pass the class itself, check_task({task_id!r}, {task.name}), "
-                                  f"not {obj!r:.60}")
+                                  f"not an instance of it or another object")
     if not callable(obj):
         return _result(task, hint=f"pass the function itself, check_task({task_id!r}, "
-                                  f"{task.name}), not {obj!r:.60}")
+                                  f"{task.name}), not {type_name(obj)}")
+    checks = Checks(task.subchecks, task_rng(task, seed), task.formula)
     # The student's NumPy warnings (overflow in exp, …) would bury the result; checks look
     # at the numbers themselves.
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            details = task.check(obj)
-        except Mistake as mistake:
-            formula = quote_formula(task.formula, mistake.about) if mistake.about else ""
-            hint = mistake.hint + (f" The docstring's formula: {formula}." if formula else "")
-            return _result(task, hint=hint, details=mistake.details)
+            details = task.check(obj, checks)
+        except Mistake as mistake:  # the whole task stops: every sub-check not run fails
+            return _result(task, checks, checks.hint_of(mistake), mistake.details)
         except Exception as error:  # the student's code broke the check itself
-            return _result(task, hint=crash_hint(error, f"checking {task.title}"))
-    return _result(task, passed=True, details=details)
+            return _result(task, checks, crash_hint(error, f"checking {task.title}"))
+    return _result(task, checks, details=details)
 
 
-def _result(task: Task, passed: bool = False, hint: str = "", details: str = "") -> TaskResult:
-    return TaskResult(task.id, task.title, float(task.points if passed else 0), float(task.points),
-                      passed, hint, details)
+def task_rng(task: Task, seed: int) -> np.random.Generator:
+    """The random numbers of ``task``'s inputs under ``seed``: each task its own stream."""
+    return np.random.default_rng([seed, *(int(n) for n in task.id.split("."))])
+
+
+def _result(task: Task, checks: Checks | None = None, hint: str = "",
+            details: str = "") -> TaskResult:
+    """The task's result from its sub-checks; ``hint`` fails every sub-check that did not run."""
+    done = checks.done if checks else {}
+    total = sum(weight for _, weight in task.subchecks)
+    rows = []
+    for name, weight in task.subchecks:
+        sub = done.get(name) or SubCheck(name, weight, False, hint or "not checked")
+        rows.append({"name": name, "points": task.points * weight / total if sub.passed else 0.0,
+                     "max_points": task.points * weight / total, "passed": sub.passed,
+                     "hint": sub.hint})
+    failing = [row for row in rows if not row["passed"]]
+    hints = list(dict.fromkeys(row["hint"] for row in failing))  # a shared hint once
+    if len(task.subchecks) > 1 and len(failing) < len(rows):
+        hints = [f"{row['name']}: {row['hint']}" for row in failing]
+    extra = "\n\n".join(sub.details for sub in done.values() if sub.details)
+    return TaskResult(task.id, task.title, round(sum(row["points"] for row in rows), 6),
+                      float(task.points), not failing, "\n\n".join(hints),
+                      "\n\n".join(filter(None, [details if failing else "", extra]))
+                      if failing else "\n\n".join(filter(None, [extra, details])), rows)

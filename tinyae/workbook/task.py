@@ -7,6 +7,12 @@ gradient-check table, a measured loss, …) or raises ``Mistake`` with a hint th
 *what* is wrong and *why*.  ``attempt`` runs one piece of student code and turns any
 exception it raises into such a ``Mistake``, naming the exception and the line.
 
+A task's points are split over its sub-checks (``Task.subchecks``: for
+``Dense.backward`` dW, db, dx, accumulation, dout left alone): a check records each with
+``Checks.sub`` and every failing one is named in the same run, with its hint.  The inputs
+a check draws come from ``Checks.rng``, seeded by whoever runs the check (``check`` and a
+notebook use seed 0; the grader uses the teacher's seed), so a hard-coded output fails.
+
 A ``Part`` is one code cell of the workbook: a class or function written out in full
 (the answer), with the lines a student writes between ``# solution <id>`` and
 ``# end`` markers.  The skeleton, the answer key and the notebook are all made from it.
@@ -45,11 +51,66 @@ class Mistake(Exception):
 
 
 @dataclass(frozen=True)
+class SubCheck:
+    """One sub-check's outcome: ``weight`` is its share of the task's points."""
+
+    name: str
+    weight: float
+    passed: bool
+    hint: str = ""
+    details: str = ""
+
+
+class Checks:
+    """The sub-checks of one run of a task, and the random numbers its inputs come from.
+
+    ``names`` are the task's sub-checks with their weights (``Task.subchecks``).  A check
+    calls ``sub(name, fn)`` for each: ``fn()`` returns details or raises ``Mistake``; a
+    failure is recorded and the check goes on to the next sub-check.
+    """
+
+    def __init__(self, names: tuple[tuple[str, float], ...], rng: np.random.Generator,
+                 formula: str = "") -> None:
+        self.weights, self.rng, self.formula = dict(names), rng, formula
+        self.done: dict[str, SubCheck] = {}
+
+    def hint_of(self, mistake: Mistake) -> str:
+        """The mistake's hint; one that could not name the mistake quotes the formula."""
+        quoted = quote_formula(self.formula, mistake.about) if mistake.about else ""
+        return mistake.hint + (f" The docstring's formula: {quoted}." if quoted else "")
+
+    def sub(self, name: str, fn: Callable[[], str | None]) -> bool:
+        """Run sub-check ``name``; True if it passed.  A second run of a name keeps the first
+        failure (a sub-check checked on two inputs fails if either fails)."""
+        if name not in self.weights:
+            raise KeyError(f"{name!r} is not a sub-check of this task: {list(self.weights)}")
+        try:
+            result = SubCheck(name, self.weights[name], True, details=fn() or "")
+        except Mistake as mistake:
+            result = SubCheck(name, self.weights[name], False, self.hint_of(mistake),
+                              mistake.details)
+        previous = self.done.get(name)
+        if previous is None or (previous.passed and not result.passed):
+            self.done[name] = result
+        elif previous.passed:  # both runs passed: keep both runs' details
+            self.done[name] = SubCheck(name, result.weight, True, details="\n\n".join(
+                filter(None, [previous.details, result.details])))
+        return result.passed
+
+    def failed(self, name: str) -> bool:
+        """True if sub-check ``name`` ran and failed."""
+        return name in self.done and not self.done[name].passed
+
+
+@dataclass(frozen=True)
 class Task:
     """One exercise of the workbook.
 
-    ``check(obj) -> details`` receives the student's class or function (``name`` in the
-    workbook) and raises ``Mistake`` when something is wrong.
+    ``check(obj, checks) -> details`` receives the student's class or function (``name``
+    in the workbook) and a ``Checks``: it records each sub-check there, draws its inputs
+    from ``checks.rng``, and raises ``Mistake`` for a failure that stops the whole task
+    (the class cannot even be made).  ``subchecks`` name the parts of the task with
+    their weights; the points are split in proportion.
     """
 
     id: str
@@ -58,7 +119,8 @@ class Task:
     tutorial: str
     name: str
     formula: str
-    check: Callable[[Any], str] = field(repr=False, compare=False)
+    check: Callable[[Any, Checks], str] = field(repr=False, compare=False)
+    subchecks: tuple[tuple[str, float], ...] = (("all", 1.0),)
 
 
 @dataclass(frozen=True)
@@ -78,8 +140,10 @@ class Part:
 class TaskResult:
     """The outcome of one task; ``dataclasses.asdict`` makes it JSON-ready.
 
-    ``points`` are the points earned (all or nothing), ``hint`` says what is wrong and
-    why (``""`` when passed), ``details`` may hold a gradient-check table or a figure.
+    ``points`` are the points earned (the sum over the passing sub-checks), ``hint``
+    says what is wrong and why, one paragraph per failing sub-check (``""`` when passed),
+    ``details`` may hold a gradient-check table; ``checks`` lists the sub-checks as
+    dicts (name, points, max_points, passed, hint).
     """
 
     task_id: str
@@ -89,6 +153,7 @@ class TaskResult:
     passed: bool
     hint: str = ""
     details: str = ""
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def __str__(self) -> str:
         mark = "✓" if self.passed else "✗"
@@ -218,7 +283,8 @@ def shapes_hint(message: str) -> str:
 
 def crash_hint(error: BaseException, doing: str) -> str:
     """What crashed, where (file and line, with its text) and what that usually means."""
-    frames = traceback.extract_tb(error.__traceback__)
+    # An error from the student's process (remote.StudentError) carries its own frames.
+    frames = getattr(error, "frames", None) or traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if not f.filename.startswith(LIBRARY_DIRS)]
     frame = (own or frames)[-1]  # never empty: the exception passed through `attempt`
     # A Jupyter cell's file is a temporary ipykernel_<pid>/<hash>.py: name the cell instead.
@@ -232,7 +298,7 @@ def crash_hint(error: BaseException, doing: str) -> str:
     hint = f"{doing} crashed with {type(error).__name__}: {error} (at {where}{line})"
     cls, _, method = doing.partition(".")
     if (isinstance(error, AttributeError) and method == "backward"
-            and type(getattr(error, "obj", None)).__name__ == cls):
+            and (getattr(error, "obj_type", "") or type(getattr(error, "obj", None)).__name__) == cls):
         hint += (f". backward reads self.{error.name}, which forward did not set: forward must "
                  f"cache what backward needs (self.{error.name} = …, as its docstring says); "
                  f"backward runs after forward, on the same object, and sees only what forward "
