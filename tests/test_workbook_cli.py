@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from keys import honest_key
 from test_grading import break_method
 from tinyae.cli import main
+from tinyae.notebook import notebook_json
 from tinyae.workbook import TASKS
 
 FORWARD, BACKWARD = (next(t for t in TASKS if t.title == title).id
@@ -41,7 +43,8 @@ def key(tmp_path_factory):
     root = tmp_path_factory.mktemp("key")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TINYAE_OFFLINE", "1")
-        assert main(["workbook", "new", str(root / "w"), "--solved"]) == 0
+        (root / "w").mkdir()
+        (root / "w" / "workbook.py").write_text(honest_key(), encoding="utf-8")
         status, out = run(["workbook", "check", str(root / "w"),
                            "--gradescope", str(root / "r.json")])
     return root / "w", status, out, json.loads((root / "r.json").read_text(encoding="utf-8"))
@@ -75,15 +78,20 @@ def test_gradescope_results_have_the_documented_fields_and_the_full_score(key):
     assert "wrote" in out and "r.json" in out
     for field, kind in GRADESCOPE_TOP.items():
         assert isinstance(report[field], kind), field
-    assert len(report["tests"]) == len(TASKS)
-    for test, task in zip(report["tests"], TASKS, strict=True):
+    # One test per sub-check of each task, in order, their points adding up to the task's.
+    assert len(report["tests"]) == sum(len(task.subchecks) for task in TASKS)
+    for test in report["tests"]:
         assert set(test) == set(GRADESCOPE_TEST)
         for field, kind in GRADESCOPE_TEST.items():
             assert isinstance(test[field], kind), field
-        assert test["number"] == task.id and test["status"] == "passed"
+        assert test["status"] == "passed" and test["score"] == test["max_score"] > 0
         assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
-        assert test["score"] == test["max_score"] == task.points
-    assert report["score"] == sum(test["max_score"] for test in report["tests"]) == TOTAL
+    for task in TASKS:
+        mine = [test for test in report["tests"] if test["number"] == task.id]
+        assert len(mine) == len(task.subchecks) and all(t["name"].startswith(task.id) for t in mine)
+        assert sum(t["max_score"] for t in mine) == pytest.approx(task.points)
+    assert report["score"] == pytest.approx(sum(t["max_score"] for t in report["tests"]))
+    assert report["score"] == pytest.approx(TOTAL)
 
 
 def test_a_blank_workbook_fails_every_task_with_0_points(tmp_path):
@@ -112,9 +120,11 @@ def test_check_one_task_of_a_broken_workbook_prints_its_hint(key, tmp_path):
 @pytest.mark.parametrize("solved", [True, False], ids=["solved", "blank"])
 def test_a_notebook_workbook_is_checked_too(tmp_path, solved):
     folder = tmp_path / "nb"
-    flags = ["--notebook", "--solved"] if solved else ["--notebook"]
-    assert main(["workbook", "new", str(folder), *flags]) == 0
+    assert main(["workbook", "new", str(folder), "--notebook"]) == 0
     assert (folder / "workbook.ipynb").exists() and not (folder / "workbook.py").exists()
+    if solved:  # the student's answers: the key's code in the student's words
+        (folder / "workbook.ipynb").write_text(notebook_json(honest_key(notebook=True)),
+                                               encoding="utf-8")
     status, out = run(["workbook", "check", str(folder), "--task", FORWARD, "--task", BACKWARD])
     assert status == (0 if solved else 1)
     assert [line[0] for line in task_lines(out)] == (["✓", "✓"] if solved else ["✗", "✗"])
@@ -131,14 +141,14 @@ def test_grade_a_class_with_broken_submissions_into_a_csv(key, tmp_path):
                     encoding="utf-8")
     grades = tmp_path / "grades.csv"
     status, out = run(["workbook", "grade", str(submissions), "--csv", str(grades),
-                       "--task", FORWARD, "--task", BACKWARD, "--timeout", "5"])
+                       "--task", FORWARD, "--task", BACKWARD, "--timeout", "5", "--seed", "7"])
     assert status == 0 and f"wrote {grades}" in out
     rows = {row["student"]: row for row in csv.DictReader(grades.open(encoding="utf-8"))}
     assert list(rows) == ["ada", "bea", "hal", "syd"]
     forward, backward = (next(t.points for t in TASKS if t.id == i) for i in (FORWARD, BACKWARD))
     total = str(forward + backward)
     assert rows["ada"] == {"student": "ada", FORWARD: str(forward), BACKWARD: str(backward),
-                           "total": total, "out of": total, "notes": ""}
+                           "total": total, "out of": total, "notes": "", "failed checks": ""}
     assert rows["bea"]["total"] == "0" and rows["bea"]["notes"] == ""  # failed, but ran
     assert (rows["hal"][FORWARD], rows["hal"][BACKWARD]) == (str(forward), "0")
     assert rows["hal"]["notes"] == f"{BACKWARD}: timed out after 5 s — an infinite loop?"
@@ -164,3 +174,10 @@ def test_new_refuses_to_overwrite_a_workbook(tmp_path, capsys):
     assert main(["workbook", "new", str(tmp_path / "w")]) == 0
     assert main(["workbook", "new", str(tmp_path / "w"), "--solved"]) == 1
     assert "tinyae: error:" in capsys.readouterr().err
+
+
+def test_the_answer_key_as_written_earns_nothing_when_handed_in(tmp_path):
+    assert main(["workbook", "new", str(tmp_path / "k"), "--solved"]) == 0
+    status, out = run(["workbook", "check", str(tmp_path / "k"), "--task", FORWARD])
+    assert status == 1 and "answer key" in out
+    assert "total: 0/" in out

@@ -7,14 +7,17 @@
 * ``tinyae workbook grade SUBMISSIONS --csv grades.csv`` grades one sub-folder per
   student into a CSV.
 
-Each task is checked in a process of its own with a time limit (``tinyae.workbook.grading``),
-so a student's infinite loop or crash costs that task only.  Bad usage (an unknown task
-id, a folder that is not there) exits 2.
+Each task is checked against a walled process of its own with a time limit
+(``tinyae.workbook.grading``): a student's infinite loop or crash costs that task only,
+and every verdict is taken in this process.  ``--seed`` draws the checks' inputs: a
+student's ``check`` uses 0; ``grade`` the teacher's seed, or a new one it prints.  Bad
+usage (an unknown task id, a folder that is not there) exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ examples:
   tinyae workbook check hw1                       grade it: a line per task, hints, the total
   tinyae workbook check hw1 --task 1.2            one task only
   tinyae workbook check /autograder/submission --gradescope /autograder/results/results.json
-  tinyae workbook grade submissions/ --csv grades.csv   one sub-folder per student
+  tinyae workbook grade submissions/ --csv grades.csv --seed 2718   one sub-folder per student
 
 check exits 0 when every task passes and 1 otherwise; bad usage exits 2."""
 
@@ -78,8 +81,11 @@ def add_grading_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", dest="tasks", action="append", type=task_id, metavar="ID",
                         help="check only this task (repeat for more; default: all)")
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
-                        help="seconds each task may run before it counts as hanging "
-                             "(default: %(default)g)")
+                        help="CPU seconds each task may use before it counts as hanging; "
+                             "three times as long on the wall clock (default: %(default)g)")
+    parser.add_argument("--seed", type=seed, metavar="N",
+                        help="draws the checks' shapes and values (check: 0, what students see; "
+                             "grade: a new random seed, printed, unless given)")
 
 
 def folder(text: str) -> str:
@@ -87,6 +93,18 @@ def folder(text: str) -> str:
     if not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"no such folder: {text!r}")
     return text
+
+
+def seed(text: str) -> int:
+    """A seed (argparse type): a whole number from 0 to 2**32 − 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {2**32 - 1}, "
+                                         f"got {text!r}")
+    return value
 
 
 def task_id(text: str) -> str:
@@ -107,24 +125,32 @@ def run_new(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """Print a line per task, then each failure's hint and details, then the total."""
-    results = grade(args.dir, args.tasks, timeout=args.timeout)
+    seed_ = 0 if args.seed is None else args.seed
+    results = grade(args.dir, args.tasks, timeout=args.timeout, seed=seed_)
     for result in results:
         print(result)
     for result in results:
         if not result.passed:
             print(f"\n{result.task_id} {result.title}:")
+            if len(result.checks) > 1:  # which sub-checks earned their points
+                print("  " + "  ".join(("✓ " if row["passed"] else "✗ ") + row["name"]
+                                       for row in result.checks))
             print(textwrap.indent("\n\n".join(filter(None, [result.hint, result.details])), "  "))
     points = sum(result.points for result in results)
     out_of = sum(result.max_points for result in results)
     passed = sum(result.passed for result in results)
-    print(f"\ntotal: {points:g}/{out_of:g} points, {passed} of {len(results)} tasks pass")
+    print(f"\ntotal: {points:g}/{out_of:g} points, {passed} of {len(results)} tasks pass"
+          + (f" (seed {seed_})" if seed_ else ""))
     if args.gradescope:
-        print(f"wrote {write_gradescope(results, args.gradescope)}")
+        print(f"wrote {write_gradescope(results, args.gradescope, seed_)}")
     return 0 if passed == len(results) else 1
 
 
 def run_grade(args: argparse.Namespace) -> int:
     """Grade the class, a line per student as it goes; 0 once the CSV is written."""
-    grade_class(args.submissions, args.csv, args.tasks, timeout=args.timeout, verbose=True)
+    seed_ = secrets.randbelow(2**32) if args.seed is None else args.seed
+    print(f"seed {seed_}: the checks' inputs (--seed {seed_} grades again with the same ones)")
+    grade_class(args.submissions, args.csv, args.tasks, timeout=args.timeout, verbose=True,
+                seed=seed_)
     print(f"wrote {args.csv}")
     return 0

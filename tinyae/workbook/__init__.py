@@ -22,8 +22,8 @@ import numpy as np
 
 from tinyae.registry import lookup
 from tinyae.workbook.parts import PARTS, TASKS
-from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
 from tinyae.workbook.remote import is_class, type_name
+from tinyae.workbook.source import WorkbookError, load_workbook, render, write_workbook
 from tinyae.workbook.task import Checks, Mistake, SubCheck, Task, TaskResult, crash_hint
 
 # The tasks that check a class (the others check a function), read from the parts' code.
@@ -85,21 +85,23 @@ def task_rng(task: Task, seed: int) -> np.random.Generator:
 
 def _result(task: Task, checks: Checks | None = None, hint: str = "",
             details: str = "") -> TaskResult:
-    """The task's result from its sub-checks; ``hint`` fails every sub-check that did not run."""
+    """The task's result from its sub-checks; ``hint`` fails every sub-check that did not run.
+
+    The hint has a paragraph per failing sub-check ("db: …"), or just the hint when every
+    sub-check failed for one reason; the details join the sub-checks' and the task's.
+    """
     done = checks.done if checks else {}
     total = sum(weight for _, weight in task.subchecks)
-    rows = []
-    for name, weight in task.subchecks:
-        sub = done.get(name) or SubCheck(name, weight, False, hint or "not checked")
-        rows.append({"name": name, "points": task.points * weight / total if sub.passed else 0.0,
-                     "max_points": task.points * weight / total, "passed": sub.passed,
-                     "hint": sub.hint})
-    failing = [row for row in rows if not row["passed"]]
-    hints = list(dict.fromkeys(row["hint"] for row in failing))  # a shared hint once
-    if len(task.subchecks) > 1 and len(failing) < len(rows):
-        hints = [f"{row['name']}: {row['hint']}" for row in failing]
-    extra = "\n\n".join(sub.details for sub in done.values() if sub.details)
+    subs = [done.get(name) or SubCheck(name, weight, False, hint or "not checked")
+            for name, weight in task.subchecks]
+    failing = [sub for sub in subs if not sub.passed]
+    hints = list(dict.fromkeys(sub.hint for sub in failing))  # a shared hint once
+    if len(failing) < len(subs) or len(hints) > 1:
+        hints = [f"{sub.name}: {sub.hint}" for sub in failing]
+    rows: list[dict[str, Any]] = [
+        {"name": sub.name, "points": task.points * sub.weight / total if sub.passed else 0.0,
+         "max_points": task.points * sub.weight / total, "passed": sub.passed, "hint": sub.hint}
+        for sub in subs]
     return TaskResult(task.id, task.title, round(sum(row["points"] for row in rows), 6),
                       float(task.points), not failing, "\n\n".join(hints),
-                      "\n\n".join(filter(None, [details if failing else "", extra]))
-                      if failing else "\n\n".join(filter(None, [extra, details])), rows)
+                      "\n\n".join(filter(None, [*(sub.details for sub in subs), details])), rows)

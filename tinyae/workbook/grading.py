@@ -1,21 +1,20 @@
-"""Grade a workbook: every task in a process of its own, with a time limit.
+"""Grade a workbook: the student's code in a walled process, every verdict here.
 
-A student's code can loop forever or end the interpreter (``sys.exit``, ``os._exit``,
-a segmentation fault in a C extension).  Checked in the grader's own process, one such
-task would take the grades of all the others with it.  So each task runs in a fresh
+For each task the grader starts a supervised child (``sandbox.py``) that holds a copy of
+the workbook in an empty folder of its own, loads it, and then only answers requests:
+the task's checks run *here*, in the grader's process, on a ``remote.Remote`` of the
+student's class, with inputs drawn here from the teacher's ``seed``.  The student's
+code can therefore compute wrong numbers, loop, crash or print anything, but it never
+sees the checks, the reference code or the report, and a grade is never something it
+writes.  Before anything runs, ``screen.py`` reads the source: a task whose class is
+borrowed from tinyae (or copied from the answer key) scores 0 with the reason, and code
+that defeats reading (``exec``, ``getattr(tinyae, …)``, ``import os`` …) scores 0 on
+every task.  After grading, every file of the submissions is compared with its bytes
+before (``Guard``): a change is undone and reported.
 
-    python -m tinyae.workbook.grading FOLDER TASK_ID REPORT_FILE
-
-which loads the workbook (``load_workbook``), checks the one task (``check_task``) and
-writes JSON lines into REPORT_FILE — a file, not stdout, because the student's code
-may print anything there.  The lines are ``{"loaded": true}`` once the workbook's
-top-level code has run, then ``{"result": <TaskResult>}``; or ``{"load_error": …}``.
-The parent waits ``timeout`` seconds, then kills the process: a missing result becomes
-a failed task that says why ("timed out after 5 s — an infinite loop?", "the process
-crashed: killed by SIGSEGV").  A workbook that cannot be loaded at all (missing, a
-syntax error, a crash or a loop in its top-level code) fails every task the same way,
-so its other tasks are not run again.
-
+A task whose process hangs (``timeout`` seconds of CPU time, or three times as long on
+the wall clock), crashes or exits fails with a hint saying how; a workbook that cannot
+be loaded fails every task the same way, and is loaded only once.
 ``write_gradescope`` writes Gradescope's ``results.json``; ``grade_class`` grades a
 folder of submissions into one CSV row per student.
 """
@@ -23,100 +22,140 @@ folder of submissions into one CSV row per student.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
-import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import tinyae
-from tinyae.workbook import (
-    TASKS,
-    Task,
-    TaskResult,
-    WorkbookError,
-    check_task,
-    get_task,
-    load_workbook,
-)
+from tinyae.workbook import TASKS, Task, TaskResult, check_task, get_task
+from tinyae.workbook.remote import ChildGone, Connection, StudentError, receive
+from tinyae.workbook.sandbox import GRACE, command
+from tinyae.workbook.screen import screen, zeroed
+from tinyae.workbook.source import WorkbookError, code_cells, find_workbook
 
-DEFAULT_TIMEOUT = 60.0  # seconds per task: the checks take ~1 s, a student's loop forever
+DEFAULT_TIMEOUT = 60.0  # CPU seconds per task: the checks take ~1 s, a student's loop forever
+WALL = 3.0  # × timeout: the wall-clock limit, for code that sleeps or waits instead of computing
 STDERR_TAIL = 2000  # characters of a crashed process's stderr kept as the task's details
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+              "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 class Graded(NamedTuple):
-    """One task's result and, if its process gave none, a note for the teacher saying why."""
+    """One task's result and, if the check gave none, a note for the teacher saying why."""
 
     result: TaskResult
     note: str  # "" for a result the check gave; "1.3: timed out …", or why the workbook failed
 
 
 def grade(folder: str | os.PathLike, task_ids: Sequence[str] | None = None,
-          timeout: float = DEFAULT_TIMEOUT) -> list[TaskResult]:
+          timeout: float = DEFAULT_TIMEOUT, seed: int = 0) -> list[TaskResult]:
     """Check the tasks ``task_ids`` (default: all of ``TASKS``) of the workbook in ``folder``.
 
-    Each task runs in its own process for at most ``timeout`` seconds; a task whose
-    process hangs or crashes fails with a hint saying so, and the others are still
-    graded.  Unknown task ids raise ``ValueError`` (listing the ids) before any runs.
+    Each task runs in its own walled process for at most ``timeout`` CPU seconds; a task
+    whose process hangs or crashes fails with a hint saying so, and the others are still
+    graded.  ``seed`` draws the checks' inputs.  Unknown task ids raise ``ValueError``
+    (listing the ids) before any runs.
     """
-    return [graded.result for graded in grade_tasks(folder, _tasks(task_ids), timeout)]
+    folder = _folder(folder)
+    tasks = _tasks(task_ids)
+    with Guard(folder) as guard:
+        graded = grade_tasks(folder, tasks, timeout, seed, deny=[])
+    return [g.result for g in _guarded(graded, guard.changed)]
 
 
-def grade_tasks(folder: str | os.PathLike, tasks: Iterable[Task],
-                timeout: float = DEFAULT_TIMEOUT) -> list[Graded]:
-    """``Graded`` for each task; a workbook that failed to load is loaded only once."""
-    folder = Path(folder).resolve()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder; make one with "
-                                f"`tinyae workbook new {folder.name}`")
+def grade_tasks(folder: Path, tasks: Iterable[Task], timeout: float = DEFAULT_TIMEOUT,
+                seed: int = 0, deny: Sequence[Path] = ()) -> list[Graded]:
+    """``Graded`` for each task; a workbook that failed to load is loaded only once.
+
+    ``deny`` are folders the student's process may not read (the other submissions).
+    """
+    try:
+        path = find_workbook(folder)
+        screening = screen(code_cells(path))
+    except WorkbookError as error:
+        problem = f"the workbook cannot be loaded: {error}"
+        return [Graded(_failed(task, problem), problem) for task in tasks]
     graded: list[Graded] = []
     unloadable = ""  # why the workbook cannot be loaded, once a task has found out
     for task in tasks:
-        if unloadable:
-            graded.append(Graded(_failed(task, unloadable), unloadable))
+        reason = zeroed(screening, task.id)
+        if unloadable or reason:
+            graded.append(Graded(_failed(task, unloadable or reason),
+                                 unloadable or f"{task.id}: {reason}"))
             continue
-        outcome, loaded = _run(folder, task, timeout)
+        outcome, loaded = _run(path, task, timeout, seed, deny)
         graded.append(outcome)
         if not loaded:
             unloadable = outcome.note
     return graded
 
 
+def _folder(folder: str | os.PathLike) -> Path:
+    path = Path(folder).resolve()
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is not a folder; make one with "
+                                f"`tinyae workbook new {path.name}`")
+    return path
+
+
 def _tasks(task_ids: Sequence[str] | None) -> list[Task]:
-    """The tasks to grade, in workbook order; ``get_task`` refuses an unknown id."""
-    return list(TASKS) if task_ids is None else [get_task(task_id) for task_id in task_ids]
+    """The tasks to grade, in workbook order, each once; ``get_task`` refuses an unknown id."""
+    if task_ids is None:
+        return list(TASKS)
+    wanted = {get_task(task_id).id for task_id in task_ids}
+    return [task for task in TASKS if task.id in wanted]
 
 
-def _run(folder: Path, task: Task, timeout: float) -> tuple[Graded, bool]:
-    """Check ``task`` in a child process: ``(graded, whether the workbook loaded)``."""
+def _run(path: Path, task: Task, timeout: float, seed: int,
+         deny: Sequence[Path]) -> tuple[Graded, bool]:
+    """Check ``task`` against a child holding the workbook: ``(graded, whether it loaded)``."""
+    wall = WALL * timeout
     with tempfile.TemporaryDirectory(prefix="tinyae-grade-") as tmp:
-        report, errors = Path(tmp, "report.jsonl"), Path(tmp, "stderr.txt")
-        # -X faulthandler: a segmentation fault prints the Python line it happened at.
-        command = [sys.executable, "-X", "faulthandler", "-m", "tinyae.workbook.grading",
-                   str(folder), task.id, str(report)]
+        work = Path(tmp, "work")
+        work.mkdir()
+        shutil.copyfile(path, work / path.name)
+        to_child, child_reads = os.pipe()[::-1]
+        child_writes, from_child = os.pipe()[::-1]
+        config: dict[str, Any] = {
+            "work": str(work), "workbook": path.name, "fds": [child_reads, child_writes],
+            "cpu": timeout, "wall": wall, "env": _child_env(work), "deny": [str(d) for d in deny]}
+        errors = Path(tmp, "stderr.txt")
         with errors.open("wb") as stderr:
-            try:
-                status: int | None = subprocess.run(
-                    command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=stderr, cwd=folder, env=_child_env(), timeout=timeout).returncode
-            except subprocess.TimeoutExpired:  # run() has killed the child
-                status = None
-        lines = _read_report(report)
+            supervisor = subprocess.Popen(
+                command("supervise", config), pass_fds=(child_reads, child_writes),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, cwd=work,
+                env=config["env"], start_new_session=True)
+        os.close(child_reads)
+        os.close(child_writes)
+        try:
+            outcome = _converse(Connection(to_child, from_child, time.monotonic() + wall),
+                                task, seed)
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        report = _wait(supervisor, wall)
         tail = _tail(errors)
-    if "result" in lines:
-        return Graded(TaskResult(**lines["result"]), ""), True
-    if "load_error" in lines:
-        problem = f"the workbook cannot be loaded: {lines['load_error']}"
+    if isinstance(outcome, TaskResult):
+        return Graded(outcome, ""), True
+    loaded, gone = outcome
+    if gone.startswith("load_error:"):
+        problem = f"the workbook cannot be loaded: {gone.removeprefix('load_error:')}"
         return Graded(_failed(task, problem), problem), False
-    loaded = "loaded" in lines
     where = "" if loaded else " in the workbook's top-level code"
-    if status is None:
+    status = report.get("status")
+    if report.get("wall") or gone == "timed out":
+        problem = f"timed out after {wall:g} s of waiting{where} — sleeping, or waiting for input?"
+    elif status in (-signal.SIGXCPU, -signal.SIGKILL) and not report.get("stopped"):
         problem = f"timed out after {timeout:g} s{where} — an infinite loop?"
+    elif status is None or gone.startswith("broke"):
+        problem = f"the process {gone}{where}"
     else:
         problem = f"the process crashed{where}: {_exit_reason(status, tail)}"
     # A problem in the top-level code is the workbook's, not this task's: noted without the id.
@@ -124,37 +163,106 @@ def _run(folder: Path, task: Task, timeout: float) -> tuple[Graded, bool]:
     return Graded(_failed(task, problem, tail), note), loaded
 
 
-def _child_env() -> dict[str, str]:
-    """The environment of a grading process.
+def _converse(connection: Connection, task: Task, seed: int) -> TaskResult | tuple[bool, str]:
+    """The task's result, or ``(loaded, how the child went)`` if it stopped answering."""
+    loaded = False
+    try:
+        first = receive(connection.from_child, connection.deadline)
+        if "load_error" in first:
+            return False, f"load_error:{first['load_error']}"
+        loaded = True
+        try:
+            obj = connection.request("name", name=task.name)
+        except StudentError:
+            return check_task(task.id, namespace={}, seed=seed)  # "the workbook defines no …"
+        return check_task(task.id, obj, seed=seed)
+    except ChildGone as gone:
+        return loaded, str(gone)
 
-    The child imports this very tinyae (its folder goes first on PYTHONPATH, wherever
-    the child's working directory is), and draws figures without a window: ``plt.show()``
-    in a student's code must not wait for someone to close it.  One BLAS thread unless
-    the teacher set another number: the checks multiply small matrices, and on a busy
-    machine BLAS threads waiting for a core made the capstone 6-18 times slower, close to
-    the time limit.
+
+def _wait(supervisor: subprocess.Popen, wall: float) -> dict[str, Any]:
+    """The supervisor's report, once it and every process of the task are gone."""
+    try:
+        out, _ = supervisor.communicate(timeout=wall + 4 * GRACE)
+    except subprocess.TimeoutExpired:  # the supervisor itself is stuck: end it the hard way
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            out, _ = supervisor.communicate(timeout=2 * GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+            out, _ = supervisor.communicate()
+    try:
+        return json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"status": supervisor.returncode}
+
+
+def _child_env(work: Path) -> dict[str, str]:
+    """The environment of a grading process: little of the grader's.
+
+    Figures are drawn without a window (``plt.show()`` must not wait for someone to
+    close it), matplotlib keeps its cache in the work folder, and BLAS uses one thread
+    unless the teacher set another number: the checks multiply small matrices, and on a
+    busy machine BLAS threads waiting for a core made the capstone 6-18 times slower.
+    tinyae's own settings (``TINYAE_*``: the data folder, offline mode) pass through.
     """
-    env = dict(os.environ, MPLBACKEND="Agg")
+    env = {name: value for name, value in os.environ.items()
+           if name in PASSED_ENV or name.startswith("TINYAE_")}
+    env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(work / ".matplotlib"), HOME=str(work),
+               TMPDIR=str(work))
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    root = str(Path(tinyae.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH", "")]))
     return env
 
 
-def _read_report(path: Path) -> dict[str, Any]:
-    """The child's JSON lines merged into one dict; a line cut short by a crash is skipped."""
-    merged: dict[str, Any] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                merged.update(json.loads(line))
-            except (ValueError, TypeError):  # JSONDecodeError is a ValueError
-                continue
-    return merged
+class Guard:
+    """Every file below ``root``, its bytes kept, to find and undo any change grading made.
+
+    The walls should make this find nothing; it is the check that they held.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[Path, bytes] = {}
+        self.changed: list[str] = []
+
+    def __enter__(self) -> Guard:
+        self.files = {path: path.read_bytes() for path in self.root.rglob("*") if path.is_file()}
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.changed = self.restore()
+
+    def restore(self) -> list[str]:
+        """The files changed, removed or added since ``__enter__``, each put back as it was."""
+        now = {path for path in self.root.rglob("*") if path.is_file()}
+        changed = []
+        for path, data in self.files.items():
+            if path not in now or _digest(path.read_bytes()) != _digest(data):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                changed.append(str(path.relative_to(self.root)))
+        for path in now - set(self.files):
+            path.unlink()
+            changed.append(str(path.relative_to(self.root)))
+        return changed
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _guarded(graded: list[Graded], changed: list[str]) -> list[Graded]:
+    """``graded``, with a note on the first task if grading changed a file (then undone)."""
+    if not changed or not graded:
+        return graded
+    note = (f"a grading process changed {', '.join(changed)}; the files were restored "
+            f"from before grading")
+    first = graded[0]
+    return [Graded(first.result, "; ".join(filter(None, [first.note, note]))), *graded[1:]]
 
 
 def _tail(path: Path) -> str:
-    """The last ``STDERR_TAIL`` characters of a file (a looping student may have written GBs)."""
+    """The last ``STDERR_TAIL`` characters of a file (a looping student may have written MBs)."""
     with path.open("rb") as file:
         file.seek(max(0, path.stat().st_size - 4 * STDERR_TAIL))
         return file.read().decode("utf-8", errors="replace")[-STDERR_TAIL:].strip()
@@ -176,102 +284,111 @@ def _exit_reason(status: int, stderr: str) -> str:
 
 
 def _failed(task: Task, hint: str, details: str = "") -> TaskResult:
-    """A failed result with no points for ``task``."""
+    """A failed result with no points for ``task``: every sub-check failed with ``hint``."""
+    total = sum(weight for _, weight in task.subchecks)
+    checks = [{"name": name, "points": 0.0, "max_points": task.points * weight / total,
+               "passed": False, "hint": hint} for name, weight in task.subchecks]
     return TaskResult(task_id=task.id, title=task.title, points=0.0,
-                      max_points=float(task.points), passed=False, hint=hint, details=details)
+                      max_points=float(task.points), passed=False, hint=hint, details=details,
+                      checks=checks)
 
 
 # --- Gradescope and class CSV ----------------------------------------------------------
 
-def gradescope_json(results: Sequence[TaskResult]) -> dict[str, Any]:
+def gradescope_json(results: Sequence[TaskResult], seed: int | None = None) -> dict[str, Any]:
     """The results in Gradescope's autograder format (``results.json``).
 
-    Top level: ``score`` (the total) and ``output``; ``tests``: one per task with
-    ``name``, ``number`` (the task id), ``score``, ``max_score``, ``status``
-    ("passed"/"failed") and ``output`` (the hint and details a student sees).
+    Top level: ``score`` (the total) and ``output``; ``tests``: one per sub-check of each
+    task, with ``name`` ("1.2 Dense.backward: db"), ``number`` (the task id), ``score``,
+    ``max_score``, ``status`` ("passed"/"failed") and ``output`` (the hint a student sees;
+    the task's details on its first failing sub-check).
     """
     passed = sum(result.passed for result in results)
-    return {
-        "score": float(sum(result.points for result in results)),
-        "output": f"{passed} of {len(results)} tasks pass",
-        "tests": [{
-            "name": f"{result.task_id} {result.title}",
-            "number": result.task_id,
-            "score": float(result.points),
-            "max_score": float(result.max_points),
-            "status": "passed" if result.passed else "failed",
-            "output": "\n\n".join(filter(None, [result.hint, result.details])),
-            "visibility": "visible",
-        } for result in results],
-    }
+    tests = []
+    for result in results:
+        rows = result.checks or [{"name": "", "points": result.points, "passed": result.passed,
+                                  "max_points": result.max_points, "hint": result.hint}]
+        shown = False
+        for row in rows:
+            details = result.details if not row["passed"] and not shown else ""
+            shown = shown or not row["passed"]
+            tests.append({
+                "name": f"{result.task_id} {result.title}" + (f": {row['name']}"
+                                                               if len(rows) > 1 else ""),
+                "number": result.task_id,
+                "score": float(row["points"]),
+                "max_score": float(row["max_points"]),
+                "status": "passed" if row["passed"] else "failed",
+                "output": "\n\n".join(filter(None, [row["hint"], details])),
+                "visibility": "visible",
+            })
+    seeded = f" (inputs drawn with seed {seed})" if seed is not None else ""
+    return {"score": float(sum(result.points for result in results)),
+            "output": f"{passed} of {len(results)} tasks pass{seeded}", "tests": tests}
 
 
-def write_gradescope(results: Sequence[TaskResult], path: str | os.PathLike) -> Path:
-    """Write ``gradescope_json(results)`` to ``path`` (e.g. /autograder/results/results.json)."""
+def write_gradescope(results: Sequence[TaskResult], path: str | os.PathLike,
+                     seed: int | None = None) -> Path:
+    """Write ``gradescope_json(results)`` to ``path`` (e.g. /autograder/results/results.json).
+
+    Written to a new file, then renamed over ``path``: a reader never sees half a file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(gradescope_json(results), indent=2, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(gradescope_json(results, seed), indent=2, ensure_ascii=False)
+                       + "\n", encoding="utf-8")
+    os.replace(partial, path)
     return path
+
+
+def cell(text: str) -> str:
+    """``text`` safe in a spreadsheet cell: one starting with = + - @ (a formula) gets a '."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def grade_class(submissions: str | os.PathLike, csv_path: str | os.PathLike,
                 task_ids: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-                verbose: bool = False) -> dict[str, list[TaskResult]]:
+                verbose: bool = False, seed: int = 0) -> dict[str, list[TaskResult]]:
     """Grade every sub-folder of ``submissions`` (one per student) into ``csv_path``.
 
     The CSV has one row per student: ``student`` (the folder's name), the points of
-    each task (a column per task id), ``total``, ``out of`` and ``notes`` (why tasks
-    gave no result: a workbook that cannot be loaded, a time-out, a crash).  A broken
-    submission only fills its own row.  Rows are written as students finish, so a run
-    cut short keeps them.  ``verbose`` prints a line per student.  Returns the results
-    by student.
+    each task (a column per task id), ``total``, ``out of``, ``notes`` (why tasks gave
+    no result: a workbook that cannot be loaded, a time-out, a crash, a borrowed class)
+    and ``failed checks`` (each failing sub-check, "1.2 db").  A broken submission only
+    fills its own row; no process of one student's can read another's folder, and every
+    file in ``submissions`` is the same after grading as before (a change is undone and
+    noted).  Rows are written as students finish, so a run cut short keeps them.
+    ``verbose`` prints a line per student.  Returns the results by student.
     """
-    folder = Path(submissions)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder: expected one sub-folder per student")
+    folder = _folder(submissions)
     students = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not students:
         raise FileNotFoundError(f"{folder} has no sub-folders: expected one per student, "
                                 "each holding the student's workbook")
+    if Path(csv_path).resolve().is_relative_to(folder):
+        raise ValueError(f"{csv_path} is inside {folder}: write the CSV outside the submissions "
+                         f"(grading keeps that folder exactly as it was)")
     tasks = _tasks(task_ids)
     out_of = sum(task.points for task in tasks)
     results: dict[str, list[TaskResult]] = {}
-    with open(csv_path, "w", newline="", encoding="utf-8") as file:
+    with Guard(folder) as guard, open(csv_path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(["student", *(task.id for task in tasks), "total", "out of", "notes"])
+        writer.writerow(["student", *(task.id for task in tasks), "total", "out of", "notes",
+                         "failed checks"])
         for student in students:
-            graded = grade_tasks(student, tasks, timeout)
+            graded = grade_tasks(student, tasks, timeout, seed,
+                                 deny=[folder, Path(csv_path).resolve()])
+            graded = _guarded(graded, guard.restore())
             results[student.name] = [g.result for g in graded]
             total = sum(g.result.points for g in graded)
             notes = "; ".join(dict.fromkeys(g.note for g in graded if g.note))  # each once
-            writer.writerow([student.name, *(f"{g.result.points:g}" for g in graded),
-                             f"{total:g}", f"{out_of:g}", notes])
+            failing = ", ".join(f"{g.result.task_id} {row['name']}" for g in graded
+                                for row in g.result.checks if not row["passed"])
+            writer.writerow([cell(text) for text in (
+                student.name, *(f"{g.result.points:g}" for g in graded), f"{total:g}",
+                f"{out_of:g}", notes, failing)])
             file.flush()
             if verbose:
                 print(f"{student.name}: {total:g}/{out_of:g}" + (f"  ({notes})" if notes else ""))
     return results
-
-
-# --- the grading process ---------------------------------------------------------------
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The child: load FOLDER's workbook, check TASK_ID, write the JSON lines to REPORT_FILE."""
-    folder, task_id, report_path = argv if argv is not None else sys.argv[1:]
-    with open(report_path, "w", encoding="utf-8") as report:  # opened first: the code may chdir
-        def write(**entry: Any) -> None:
-            report.write(json.dumps(entry) + "\n")
-            report.flush()  # what is written survives a crash in what follows
-
-        try:
-            namespace = load_workbook(folder)
-        except WorkbookError as error:
-            write(load_error=str(error))
-            return 0
-        write(loaded=True)
-        write(result=asdict(check_task(task_id, namespace=namespace)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

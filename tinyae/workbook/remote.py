@@ -24,11 +24,13 @@ object) and a ``Remote`` — with these rules:
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import select
 import struct
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -164,7 +166,7 @@ def receive(fd: int, deadline: float | None = None) -> dict[str, Any]:
     """Read one message; ``ChildGone`` at end of file, past ``deadline`` or on garbage."""
     (length,) = struct.unpack("<Q", _read(fd, 8, deadline))
     if length > MAX_MESSAGE:
-        raise ChildGone("broke the protocol (a message of %d bytes)" % length)
+        raise ChildGone(f"broke the protocol (a message of {length} bytes)")
     try:
         message = json.loads(_read(fd, length, deadline))
     except ValueError:
@@ -205,13 +207,14 @@ class Connection:
             raise ChildGone("ended") from None
         reply = receive(self.from_child, self.deadline)
         try:
-            if "error" in reply:
-                raise remote_error(reply["error"])
-            after = reply.get("after", {})
+            error = remote_error(reply["error"]) if "error" in reply else None
             value = decode(reply.get("value"), self.remote)
-        except (ValueError, TypeError, KeyError) as error:
-            raise ChildGone(f"broke the protocol ({error})") from None
-        for where, array in decode(after).items():
+            after = decode(reply.get("after") or {"$d": {}})
+        except (ValueError, TypeError, KeyError, AttributeError) as broken:
+            raise ChildGone(f"broke the protocol ({broken})") from None
+        if error is not None:
+            raise error
+        for where, array in after.items():
             mirror(fields, where, array)
         return value
 
@@ -259,15 +262,12 @@ class Remote:
         return f"<the student's {self._type}>"
 
 
-BUILTIN_ERRORS = {cls.__name__: cls for cls in vars(__builtins__ if isinstance(__builtins__, dict)
-                                                    else __builtins__.__dict__).values()
+BUILTIN_ERRORS = {cls.__name__: cls for cls in vars(builtins).values()
                   if isinstance(cls, type) and issubclass(cls, Exception)}
 
 
 def remote_error(description: dict[str, Any]) -> StudentError:
     """The ``StudentError`` for the child's description of an exception."""
-    import traceback
-
     base = next((BUILTIN_ERRORS[name] for name in description.get("mro", [])
                  if name in BUILTIN_ERRORS), Exception)
     cls = type(str(description.get("type", "Exception")), (StudentError, base), {})
