@@ -202,10 +202,10 @@ def test_the_supervisor_kills_a_double_forked_process(tmp_path):
 
 def test_cpu_time_is_limited_and_so_is_waiting(tmp_path, unscreened):
     spin = submission(tmp_path / "spin", honest_key().replace(
-        "return x @ self.W + self.b", "while True: pass"))
+        "return dout @ self.W.T", "while True: pass"))
     start = time.perf_counter()
     forward, backward = grade(spin, DENSE, timeout=2)
-    assert "timed out after 2 s — an infinite loop?" in forward.hint and backward.passed
+    assert forward.passed and "timed out after 2 s — an infinite loop?" in backward.hint
     sleep = submission(tmp_path / "sleep", honest_key().replace(
         "return x @ self.W + self.b", "import time; time.sleep(600)"))
     (forward,) = grade(sleep, [FORWARD], timeout=1)

@@ -95,9 +95,11 @@ def _result(task: Task, checks: Checks | None = None, hint: str = "",
     subs = [done.get(name) or SubCheck(name, weight, False, hint or "not checked")
             for name, weight in task.subchecks]
     failing = [sub for sub in subs if not sub.passed]
-    hints = list(dict.fromkeys(sub.hint for sub in failing))  # a shared hint once
-    if len(failing) < len(subs) or len(hints) > 1:
-        hints = [f"{sub.name}: {sub.hint}" for sub in failing]
+    names: dict[str, list[str]] = {}  # hint -> the failing sub-checks that gave it
+    for sub in failing:
+        names.setdefault(sub.hint, []).append(sub.name)
+    whole = len(failing) == len(subs) and len(names) == 1  # one reason failed everything
+    hints = list(names) if whole else [f"{', '.join(n)}: {hint}" for hint, n in names.items()]
     rows: list[dict[str, Any]] = [
         {"name": sub.name, "points": task.points * sub.weight / total if sub.passed else 0.0,
          "max_points": task.points * sub.weight / total, "passed": sub.passed, "hint": sub.hint}

@@ -1,13 +1,30 @@
-"""Exercises 1.1 and 1.2: the dense layer ``out = x @ W + b`` and its three gradients."""
+"""Exercises 1.1 and 1.2: the dense layer ``out = x @ W + b`` and its three gradients.
+
+Both are checked on a square and a rectangular W, with sizes and values drawn from the
+seed (``cases``).  Forward's points are split over its values on each W and its input
+left alone; backward's over dW, db, dx and the layer contract (``layercheck``).
+"""
 
 from __future__ import annotations
+
+from functools import partial
+from typing import Any
 
 import numpy as np
 
 from tinyae.workbook import layercheck
 from tinyae.workbook.diagnose import expect_array
-from tinyae.workbook.layercheck import make, set_params
-from tinyae.workbook.task import Part, Task, attempt_pure, formula
+from tinyae.workbook.layercheck import (
+    ACCUMULATES,
+    DOUT_LEFT_ALONE,
+    INPUT_LEFT_ALONE,
+    PARAMETERS_LEFT_ALONE,
+    crashed,
+    leaves_input_alone,
+    make,
+    set_params,
+)
+from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, formula
 
 TUTORIAL = "tutorials/01_dense_and_backprop.py"
 
@@ -61,6 +78,7 @@ class Dense(tinyae.Layer):
         never change ``dout`` itself.  Derived in tutorial 01, section 2.
         """
         # solution 1.2
+        # each sum over the batch is already the gradient of the mean loss
         self.dW += self.x.T @ dout
         self.db += dout.sum(axis=0)
         return dout @ self.W.T
@@ -73,35 +91,67 @@ def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x @ W + b
 
 
-def case(N: int, n_in: int, n_out: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """A batch x (N, n_in) and parameters W (n_in, n_out), b (n_out,), all non-zero."""
-    rng = np.random.default_rng(seed)
-    x, W = rng.standard_normal((N, n_in)), rng.standard_normal((n_in, n_out))
-    return x, {"W": W, "b": rng.standard_normal(n_out)}
+def cache_x(x: np.ndarray) -> dict[str, np.ndarray]:
+    """What forward caches, by its docstring: the input, ``self.x = x``."""
+    return {"x": x}
 
 
-# A square W first: with it the classic shape mistakes still run and give their own numbers.
-SHAPES = ((5, 4, 4), (6, 3, 2))
+SIZES = np.arange(2, 8)  # the batch sizes and widths the checks draw from
 
 
-def check_forward(Dense: type) -> str:
-    """Exercise 1.1: ``forward`` against ``x @ W + b`` on a square and a rectangular W."""
-    for seed, (N, n_in, n_out) in enumerate(SHAPES):
-        x, params = case(N, n_in, n_out, seed)
-        layer = make(Dense, n_in, n_out)
-        set_params(layer, params)
-        out = attempt_pure(f"{Dense.__name__}.forward", layer.forward, x=x)
-        W, b = params["W"], params["b"]
-        wrong = [(x @ W, "out = x @ W: the bias is missing; out = x @ W + b, with b added to "
-                         "every row."),
-                 (x @ W - b, "out = x @ W − b: the bias is subtracted; it is added, "
-                             "out = x @ W + b. With − b, db = Σ_n dout[n] (exercise 1.2) "
-                             "has the wrong sign and every step moves b the wrong way.")]
-        if n_in == n_out:  # only then does the transposed product run
-            wrong.append((x @ W.T + b, "out uses Wᵀ: W has shape (n_in, n_out), so x (N, n_in) "
-                                       "@ W is already (N, n_out); no transpose in forward."))
-        expect_array("out", out, affine(x, W, b), candidates=wrong)
-    return "forward matches x @ W + b for W of shapes (4, 4) and (3, 2)."
+def cases(rng: np.random.Generator) -> list[tuple[str, np.ndarray, dict[str, np.ndarray]]]:
+    """Two batches x (N, n_in) with parameters W (n_in, n_out), b (n_out,), drawn from ``rng``.
+
+    Labelled "on a square W" (first) and "on a rectangular W".  With a square W the
+    classic shape mistakes (Wᵀ for W, outᵀ for xᵀ) still run and give their own numbers;
+    N differs from both widths, so a sum over the wrong axis has the wrong shape.  The
+    values are standard normal: non-zero, of both signs.
+    """
+    square = rng.choice(SIZES, 2, replace=False)[[0, 1, 1]]  # N, n, n
+    rectangular = rng.choice(SIZES, 3, replace=False)  # N, n_in, n_out
+    out = []
+    for where, sizes in (("on a square W", square), ("on a rectangular W", rectangular)):
+        N, n_in, n_out = (int(k) for k in sizes)
+        x, W = rng.standard_normal((N, n_in)), rng.standard_normal((n_in, n_out))
+        out.append((where, x, {"W": W, "b": rng.standard_normal(n_out)}))
+    return out
+
+
+def made(Dense: type, params: dict[str, np.ndarray]) -> Any:
+    """The student's ``Dense`` of the shape of ``params``, with these values written into it."""
+    layer = make(Dense, *params["W"].shape)
+    set_params(layer, params)
+    return layer
+
+
+def check_forward(Dense: type, checks: Checks) -> str:
+    """Exercise 1.1: ``forward`` against ``x @ W + b`` on a square and a rectangular W.
+
+    Sub-checks: the values on each W, and the input x left alone.
+    """
+    for where, x, params in cases(checks.rng):
+        layer, doing, values = made(Dense, params), f"{Dense.__name__}.forward", f"values {where}"
+        try:
+            out = attempt(doing, layer.forward, x.copy())
+        except Mistake as crash:
+            crashed(checks, (values, INPUT_LEFT_ALONE), crash)
+            continue
+        checks.sub(values, partial(forward_values, out, x, params["W"], params["b"]))
+        checks.sub(INPUT_LEFT_ALONE, partial(leaves_input_alone, doing, layer.forward, x))
+    return ""
+
+
+def forward_values(out: Any, x: np.ndarray, W: np.ndarray, b: np.ndarray) -> str:
+    """``out`` against ``x @ W + b``, naming the classic mistakes that still run."""
+    wrong = [(x @ W, "out = x @ W: the bias is missing; out = x @ W + b, with b added to every row."),
+             (x @ W - b, "out = x @ W − b: the bias is subtracted; it is added, out = x @ W + b. "
+                         "With − b, db = Σ_n dout[n] (exercise 1.2) has the wrong sign and every "
+                         "step moves b the wrong way.")]
+    if W.shape[0] == W.shape[1]:  # only then does the transposed product run
+        wrong.append((x @ W.T + b, "out uses Wᵀ: W has shape (n_in, n_out), so x (N, n_in) @ W is "
+                                   "already (N, n_out); no transpose in forward."))
+    expect_array("out", out, affine(x, W, b), candidates=wrong)
+    return f"forward matches x @ W + b for W of shape {W.shape}."
 
 
 def backward_mistakes(x: np.ndarray, dout: np.ndarray, W: np.ndarray, b: np.ndarray) -> dict:
@@ -134,17 +184,18 @@ AVERAGED = ("{g} is exactly 1/N = 1/{N} of the right gradient: you averaged over
             "is the gradient; dividing again makes every step N times smaller.")
 
 
-def check_backward(Dense: type) -> str:
-    """Exercise 1.2: dx, dW and db against the numerical gradients of ``x @ W + b``."""
+def check_backward(Dense: type, checks: Checks) -> str:
+    """Exercise 1.2: dW, db and dx against the numerical gradients of ``x @ W + b``.
+
+    On a square and a rectangular W; with the layer contract (the gradients accumulate,
+    dout and the parameters are left alone).
+    """
     details = []
-    for seed, (N, n_in, n_out) in enumerate(SHAPES):
-        x, params = case(N, n_in, n_out, seed)
-        layer = make(Dense, n_in, n_out)
-        set_params(layer, params)
-        ratios = {g: {1 / N: AVERAGED.format(g=g, N=N)} for g in ("dx", "dW", "db")}
+    for where, x, params in cases(checks.rng):
+        ratios = {g: {1 / len(x): AVERAGED.format(g=g, N=len(x))} for g in ("dx", "dW", "db")}
         details.append(layercheck.check_backward(
-            layer, x, params, reference=affine, cache=lambda x: {"x": x}, fix="1.1",
-            candidates=backward_mistakes, ratios=ratios))
+            checks, made(Dense, params), x, params, reference=affine, cache=cache_x, fix="1.1",
+            candidates=backward_mistakes, ratios=ratios, where=where))
     return "\n\n".join(details)
 
 
@@ -156,7 +207,11 @@ PART = Part(
           "inside `tinyae.Sequential` and with `tinyae.check_layer`.",
     code=CODE,
     tasks=(
-        Task("1.1", "Dense.forward", 2, TUTORIAL, "Dense", formula(CODE, "1.1"), check_forward),
-        Task("1.2", "Dense.backward", 4, TUTORIAL, "Dense", formula(CODE, "1.2"), check_backward),
+        Task("1.1", "Dense.forward", 2, TUTORIAL, "Dense", formula(CODE, "1.1"), check_forward,
+             subchecks=(("values on a square W", 2), ("values on a rectangular W", 1),
+                        (INPUT_LEFT_ALONE, 1))),
+        Task("1.2", "Dense.backward", 4, TUTORIAL, "Dense", formula(CODE, "1.2"), check_backward,
+             subchecks=(("dW", 2), ("db", 1), ("dx", 2), (ACCUMULATES, 1), (DOUT_LEFT_ALONE, 1),
+                        (PARAMETERS_LEFT_ALONE, 1))),
     ),
 )

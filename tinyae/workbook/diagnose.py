@@ -148,7 +148,7 @@ def expect_number(name: str, got: Any, expected: float, *, ratios: dict[float, s
     except (TypeError, ValueError):
         raise Mistake(f"{name} should be a number, got {type(got).__name__}") from None
     if not np.isfinite(value):
-        raise Mistake(nonfinite or f"{name} is {value} where the right value is {expected:.6g}")
+        raise Mistake(nonfinite or f"{name} is {value} where the right value is finite")
     if np.isclose(value, expected, rtol=1e-9, atol=1e-12):
         return
     wrong = [(c * expected, hint) for c, hint in (ratios or {}).items()] + list(candidates)
@@ -156,8 +156,7 @@ def expect_number(name: str, got: Any, expected: float, *, ratios: dict[float, s
         if np.isclose(value, wrong_value, rtol=1e-9, atol=1e-12):
             raise Mistake(hint)
     if np.isclose(value, -expected, rtol=1e-9):
-        raise Mistake(f"{name} has the wrong sign: {value:.6g} where {expected:.6g} is right.",
-                      about=name)
+        raise Mistake(f"{name} has the wrong sign: it is exactly −1 × the right value.", about=name)
     if otherwise:
         raise Mistake(otherwise)
     raise Mistake(describe_number(name, value, expected), about=name)

@@ -1,22 +1,35 @@
 """Exercises 4.1 and 4.2: SGD with momentum and Adam, each updating θ in place.
 
-Each is checked by its trajectory (``trajectory``): a wrong one is compared with the
-trajectories of the classic wrong rules, simulated below, to name it.
+Each is checked by its trajectories (``trajectory``), in sub-checks a teacher would
+mark separately — for SGD plain SGD, momentum and an lr changed between steps; for Adam
+the first step, the bias correction, the later steps, an lr change and ε — each run on
+a fresh optimizer, so that one mistake does not hide another.  A wrong trajectory is
+compared with the trajectories of the classic wrong rules, simulated below, to name it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 import tinyae
-from tinyae.workbook.task import Part, Task, attempt, formula
+from tinyae.gradcheck import constant_ratio
+from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, formula
 from tinyae.workbook.trajectory import (
+    LR,
+    STEPS,
     Rule,
-    compare_trajectories,
-    reference_trajectory,
-    student_trajectory,
+    Run,
+    close,
+    draw_run,
+    expect_lr_followed,
+    expect_steps,
+    follow,
+    known_rule,
+    steps_of,
+    unmoved_hint,
 )
 
 TUTORIAL = "tutorials/04_first_autoencoder.py"
@@ -41,6 +54,7 @@ class SGD(tinyae.Optimizer):
         if self.v is None:  # the first step: the velocity starts at 0
             self.v = np.zeros_like(params)
         # solution 4.1
+        # the velocity sums the past gradients, decaying by μ
         self.v = self.momentum * self.v + grads
         params -= self.lr * self.v
         # end
@@ -69,6 +83,7 @@ class Adam(tinyae.Optimizer):
         if self.m is None:  # the first step: both running means start at 0
             self.m, self.v = np.zeros_like(params), np.zeros_like(params)
         # solution 4.2
+        # t counts the steps, for the bias correction
         self.t += 1
         self.m = self.beta1 * self.m + (1 - self.beta1) * grads
         self.v = self.beta2 * self.v + (1 - self.beta2) * grads**2
@@ -129,17 +144,36 @@ def sgd_mistakes(mu: float) -> list[tuple[Rule, str]]:
     ]
 
 
-def check_sgd(cls: type) -> str:
-    """Exercise 4.1: plain SGD (μ = 0), then momentum μ = 0.9 with an lr schedule."""
-    plain = attempt("SGD(lr=0.1)", cls, lr=0.1)
-    got = student_trajectory(plain, "SGD")
-    right = reference_trajectory(tinyae.SGD(lr=0.1))
-    details = [compare_trajectories("SGD", got, right, sgd_mistakes(0.0))]
-    heavy = attempt(f"SGD(lr=0.1, momentum={MU})", cls, lr=0.1, momentum=MU)
-    got = student_trajectory(heavy, "SGD")
-    right = reference_trajectory(tinyae.SGD(lr=0.1, momentum=MU))
-    details.append(compare_trajectories("SGD", got, right, sgd_mistakes(MU)) + f" (momentum {MU})")
-    return "\n".join(details)
+def check_sgd(cls: Any, checks: Checks) -> str:
+    """Exercise 4.1: plain SGD (μ = 0) and momentum μ = 0.9 at a constant lr, then an lr change.
+
+    Both rules are checked at a constant lr, where the two velocity conventions (lr in
+    the step or in the velocity) agree; "lr changed between steps" then tells them apart.
+    """
+    run = draw_run(checks.rng)
+
+    def sgd(on: Run, momentum: float) -> np.ndarray:
+        opt = attempt(f"SGD(lr={LR:g}, momentum={momentum:g})", cls, lr=LR, momentum=momentum)
+        return follow(opt, on, "SGD")
+
+    def plain() -> str:
+        expect_steps("SGD", sgd(run, 0.0), follow(tinyae.SGD(lr=LR), run, "SGD"),
+                     sgd_mistakes(0.0), run)
+        return f"Plain SGD: θ after each of {STEPS} steps matches tinyae's SGD."
+
+    def momentum() -> str:
+        expect_steps("SGD", sgd(run, MU), follow(tinyae.SGD(lr=LR, momentum=MU), run, "SGD"),
+                     sgd_mistakes(MU), run)
+        return f"Momentum {MU}: θ after each of {STEPS} steps matches tinyae's SGD."
+
+    def lr_changed() -> str:
+        return expect_lr_followed("SGD", sgd(run, MU), sgd(run.with_schedule(), MU),
+                                  sgd_mistakes(MU), run)
+
+    checks.sub("plain SGD", plain)
+    checks.sub("momentum", momentum)
+    checks.sub("lr changed between steps", lr_changed)
+    return ""
 
 
 B1, B2, EPS = 0.9, 0.999, 1e-8
@@ -209,11 +243,92 @@ ADAM_MISTAKES = [
 ]
 
 
-def check_adam(cls: type) -> str:
-    """Exercise 4.2: five steps of Adam(lr) with an lr schedule, against tinyae's Adam."""
-    got = student_trajectory(attempt("Adam(lr=0.1)", cls, lr=0.1), "Adam")
-    right = reference_trajectory(tinyae.Adam(lr=0.1))
-    return compare_trajectories("Adam", got, right, ADAM_MISTAKES)
+# Adam's steps are compared to this relative error on the parameters with large gradients:
+# there ε (1e-8) changes a step by at most ~2e-6 wherever the student puts it, and it has
+# a sub-check of its own on the parameters with tiny gradients.
+RTOL = 1e-5
+
+
+def check_adam(cls: Any, checks: Checks) -> str:
+    """Exercise 4.2: Adam(lr) against tinyae's Adam, each sub-check on a fresh optimizer.
+
+    The first step, the later steps and an lr change look at the parameters with large
+    gradients; ε at those with tiny (about 1e-6) or zero ones; the bias correction at a
+    run with the same gradient at every step.
+    """
+    run = draw_run(checks.rng)
+    large = ~run.tiny
+
+    def adam(on: Run) -> np.ndarray:
+        return follow(attempt(f"Adam(lr={LR:g})", cls, lr=LR), on, "Adam")
+
+    def right(on: Run) -> np.ndarray:
+        return follow(tinyae.Adam(lr=LR), on, "Adam")
+
+    def first_step() -> str:
+        expect_steps("Adam", adam(run), right(run), ADAM_MISTAKES, run, steps=slice(0, 1),
+                     entries=large, rtol=RTOL)
+        return "The first step is lr · g / (|g| + ε), about ±lr, as it must be."
+
+    def bias_correction() -> str:
+        return expect_steady(adam(run.with_constant_gradient()), run.with_constant_gradient(),
+                             large)
+
+    def later_steps() -> str:
+        expect_steps("Adam", adam(run), right(run), ADAM_MISTAKES, run, steps=slice(1, None),
+                     entries=large, rtol=RTOL)
+        return f"Steps 2 to {STEPS} match tinyae's Adam: m, v and t carry over between steps."
+
+    def lr_changed() -> str:
+        return expect_lr_followed("Adam", adam(run), adam(run.with_schedule()), ADAM_MISTAKES, run,
+                                  entries=large, rtol=RTOL)
+
+    def epsilon() -> str:
+        expect_steps("Adam", adam(run), right(run), ADAM_MISTAKES, run, steps=slice(0, 1),
+                     entries=run.tiny, rtol=RTOL)
+        return "Parameters with tiny or zero gradients take the right steps: ε is in its place."
+
+    checks.sub("first step", first_step)
+    checks.sub("bias correction", bias_correction)
+    checks.sub("later steps", later_steps)
+    checks.sub("lr changed between steps", lr_changed)
+    checks.sub("ε", epsilon)
+    return ""
+
+
+def expect_steady(got: np.ndarray, run: Run, entries: np.ndarray) -> str:
+    """The bias correction: given the same gradient at every step, every step equals the first.
+
+    m and v start at 0 and approach g and g² only slowly; m̂ = m / (1 − β₁ᵗ) and
+    v̂ = v / (1 − β₂ᵗ) undo exactly that, so m̂ = g and v̂ = g² at every t.  ``got`` is θ
+    after each step of ``run`` (whose gradient is constant); ``entries`` the parameters
+    looked at.  This holds whatever the first step is, so it judges the bias correction
+    on its own.
+    """
+    steps = steps_of(run, got)[:, entries]
+    if steps[0].any() and close(steps, np.tile(steps[0], (STEPS, 1)), RTOL):
+        return (f"Given the same gradient {STEPS} times, every step equals the first: "
+                f"m̂ = g and v̂ = g² at every t.")
+    if not np.any(got - run.theta0):
+        raise Mistake(unmoved_hint("Adam"))
+    if hint := known_rule(got, ADAM_MISTAKES, run):
+        raise Mistake(hint)
+    if not np.isfinite(steps).all():
+        raise Mistake("Adam.step made θ NaN or inf, given the same gradient at every step: does "
+                      "the bias correction divide by 1 − β₁ᵗ = 0 (t counted from 0 — count the "
+                      "step first, self.t += 1), or is there a square root of a negative number?")
+    if not steps[0].any():
+        raise Mistake("Adam's first step leaves the parameters with large gradients where they "
+                      "are: m̂ = g at the first step, so it must move them by about lr.")
+    k = next(k for k in range(1, STEPS) if not close(steps[k], steps[0], RTOL))
+    c = constant_ratio(steps[k], steps[0], 1e-300)
+    change = f": step {k + 1} is {c:.3g} × step 1" if c is not None else f" at step {k + 1}"
+    raise Mistake(f"Given the same gradient g at every step, Adam's steps should all be equal — m "
+                  f"and v start at 0 and approach g and g² only slowly, and the bias correction "
+                  f"m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ) undoes exactly that, so m̂ = g and "
+                  f"v̂ = g² at every t. Yours change{change}. Is t counted once per step, from 1 "
+                  f"(self.t += 1 first)? Is the power on β alone, 1 − β₁ᵗ, with β₁ for m and β₂ "
+                  f"for v?")
 
 
 PART = Part(
@@ -223,7 +338,10 @@ PART = Part(
           "and b (views into θ) move with it.",
     code=CODE,
     tasks=(
-        Task("4.1", "SGD with momentum", 2, TUTORIAL, "SGD", formula(CODE, "4.1"), check_sgd),
-        Task("4.2", "Adam", 3, TUTORIAL, "Adam", formula(CODE, "4.2"), check_adam),
+        Task("4.1", "SGD with momentum", 2, TUTORIAL, "SGD", formula(CODE, "4.1"), check_sgd,
+             subchecks=(("plain SGD", 1), ("momentum", 2), ("lr changed between steps", 1))),
+        Task("4.2", "Adam", 3, TUTORIAL, "Adam", formula(CODE, "4.2"), check_adam,
+             subchecks=(("first step", 2), ("bias correction", 2), ("later steps", 2),
+                        ("lr changed between steps", 1), ("ε", 1))),
     ),
 )

@@ -18,6 +18,9 @@ A value that matches none of a task's known mistakes still shows how it went wro
 
 ``describe_number`` does the same for one number (a loss): nearly right, a small
 fraction of the right value (2, 1/2, 3/4), or the opposite sign.
+
+No hint states the right values themselves — only shapes, the student's own numbers,
+factors, offsets and relative errors — so that a hint never hands over an answer to copy.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ def describe(name: str, got: np.ndarray, right: np.ndarray, row: GradientCheck,
     masks of entries that a mistake may be confined to.
     """
     index = ", ".join(map(str, row.worst_index))
-    worst = (f"At [{index}] it is {row.analytic:+.6g} where {row.numerical:+.6g} is right "
-             f"(relative error {row.error:.1e}).")
+    worst = (f"At [{index}], where it is furthest off, it is {row.analytic:+.6g} (relative error "
+             f"{row.error:.1e}).")  # never the right value: the hint must not give the answer
     if row.error < NEAR:
         return (f"{name} is nearly right but not exactly: a small extra term changes it a little — "
                 f"an eps added inside a formula, float32 arithmetic, or a finite difference in "
@@ -141,18 +144,25 @@ def size(name: str, got: np.ndarray, right: np.ndarray) -> str:
 
 
 def describe_number(name: str, value: float, right: float) -> str:
-    """A hint for the number ``value`` where ``right`` is right (a loss, a KL)."""
-    if abs(value - right) <= NEAR * abs(right):
-        return (f"{name} is {value:.8g}, nearly the right {right:.8g} but not exactly: a small "
-                f"extra term changes it a little — an eps added inside a log or a division, or "
-                f"float32 arithmetic? Write the exact formula.")
-    if right != 0 and value != 0:
+    """A hint for the number ``value`` where ``right`` is right (a loss, a KL).
+
+    Like every hint, it never states ``right`` itself: only how ``value`` relates to it.
+    """
+    if right == 0:
+        return f"{name} is {value:.6g} where it should be exactly 0."
+    error = abs(value - right) / abs(right)
+    if error <= NEAR:
+        return (f"{name} is {value:.8g}, nearly right but not exactly (relative error {error:.1e}): "
+                f"a small extra term changes it a little — an eps added inside a log or a "
+                f"division, or float32 arithmetic? Write the exact formula.")
+    if value != 0:
         # A small fraction (2, 1/2, 3/4) is a formula's factor; 17/10 would be a coincidence.
         fraction = Fraction(value / right).limit_denominator(4)
         if 0 < fraction <= 8 and np.isclose(float(fraction), value / right, rtol=1e-9):
-            return (f"{name} is exactly {fraction} × the right value ({value:.6g} where "
-                    f"{right:.6g} is right): a missing or extra factor in the formula.")
+            return (f"{name} is exactly {fraction} × the right value: a missing or extra factor "
+                    f"in the formula.")
         if value * right < 0:
-            return (f"{name} is {value:.6g} where {right:.6g} is right: the opposite sign, and "
-                    f"not only that — check the sign of each term.")
-    return f"{name} is {value:.6g} where {right:.6g} is right."
+            return (f"{name} is {value:.6g}, of the opposite sign of the right value, and not only "
+                    f"that — check the sign of each term.")
+    return (f"{name} is {value:.6g}, wrong by a relative error of {error:.2g}: a term or a factor "
+            f"of the formula is wrong.")

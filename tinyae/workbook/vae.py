@@ -1,7 +1,14 @@
-"""Exercises 5.1 and 5.2: the VAE's reparameterisation and its KL term, with their gradients."""
+"""Exercises 5.1 and 5.2: the VAE's reparameterisation and its KL term, with their gradients.
+
+Each is checked in three sub-checks, each on a fresh object: forward's value (z, or the
+KL), then dmu and dlog_var, the two gradients backward returns, against the numerical
+gradients of the right forward.  The inputs are drawn from the check's random numbers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -10,7 +17,9 @@ from tinyae.gradcheck import numerical_gradient
 from tinyae.models.vae import kl_divergence
 from tinyae.workbook.diagnose import as_array, expect_array, expect_number, matches
 from tinyae.workbook.layercheck import make
-from tinyae.workbook.task import Mistake, Part, Task, attempt, attempt_pure, formula
+from tinyae.workbook.losses import forward_for_backward
+from tinyae.workbook.remote import type_name
+from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, attempt_pure, formula
 
 TUTORIAL = "tutorials/06_vae.py"
 
@@ -26,6 +35,7 @@ class Reparameterize:
         ``self.std`` and ``self.eps`` for backward.  Tutorial 06, §1.
         """
         # solution 5.1
+        # σ = e^(log_var / 2): the noise is scaled, then shifted
         self.std, self.eps = np.exp(0.5 * log_var), eps
         return mu + self.std * eps
         # end
@@ -37,6 +47,7 @@ class Reparameterize:
         ``dmu = dz`` and ``dlog_var = dz · eps · ½ · std``.
         """
         # solution 5.1
+        # dz/dmu = 1 and dz/dlog_var = ε · σ / 2
         return dz, dz * self.eps * 0.5 * self.std
         # end
 
@@ -51,6 +62,7 @@ class KLDivergence:
         papers report.  Cache ``self.mu`` and ``self.log_var``.  Tutorial 06, §2.
         """
         # solution 5.2
+        # summed over the code, averaged over the batch
         self.mu, self.log_var = mu, log_var
         return float(-0.5 * np.sum(1 + log_var - mu**2 - np.exp(log_var)) / len(mu))
         # end
@@ -58,14 +70,13 @@ class KLDivergence:
     def backward(self) -> tuple[np.ndarray, np.ndarray]:
         """Exercise 5.2: ``(dmu, dlog_var) = (mu / N, ½ (e^log_var − 1) / N)``, each (N, J)."""
         # solution 5.2
+        # the gradients of the per-sample KL, over N
         N = len(self.mu)
         return self.mu / N, 0.5 * (np.exp(self.log_var) - 1) / N
         # end
 '''
 
-N, J = 5, 3
-_rng = np.random.default_rng(31)
-MU, LOG_VAR, EPS, DZ = (_rng.standard_normal((N, J)) for _ in range(4))
+GRADIENTS = ("dmu", "dlog_var")  # what backward returns, in this order
 
 HALF = "dlog_var is exactly twice the right gradient: the ½ is missing. {why}"
 WHY_Z = "std = exp(½ · log_var), so ∂std/∂log_var = ½ · std and dlog_var = dz · eps · ½ · std."
@@ -76,105 +87,141 @@ PER_SAMPLE = ("{what} is N = {N} times too large: the division by N is missing �
               "sample).")
 
 
+def draw_latents(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """mu, log_var, the noise eps and an upstream gradient dz, each (N, J).
+
+    N (3 to 7) and J (2 to 5) differ, so that a factor N or J names its mistake; half of
+    log_var is negative (|log_var| in [0.1, 2]), where a root or a log of it breaks.
+    """
+    N = int(rng.integers(3, 8))
+    J = int(rng.choice([j for j in range(2, 6) if j != N]))
+    signs = rng.permutation(np.resize([1.0, -1.0], N * J)).reshape(N, J)
+    log_var = signs * rng.uniform(0.1, 2.0, (N, J))
+    mu, eps, dz = (rng.standard_normal((N, J)) for _ in range(3))
+    return mu, log_var, eps, dz
+
+
 def pair(name: str, value: Any) -> tuple[np.ndarray, np.ndarray]:
     """The two gradients a backward returns, or a ``Mistake`` saying what came back."""
     if not (isinstance(value, tuple | list) and len(value) == 2):
-        raise Mistake(f"{name} must return two arrays, (dmu, dlog_var); got {type(value).__name__}")
+        raise Mistake(f"{name} must return two arrays, (dmu, dlog_var); got {type_name(value)}")
     return as_array("dmu", value[0]), as_array("dlog_var", value[1])
 
 
-def expect_pair(name: str, got: Any, right: tuple[np.ndarray, np.ndarray],
-                **known: dict[str, Any]) -> None:
-    """Check the ``(dmu, dlog_var)`` that ``name`` returned against ``right``.
+def check_gradients(checks: Checks, name: str, backward: Callable[[], tuple[Any, str]],
+                    right: tuple[np.ndarray, np.ndarray], **known: dict[str, Any]) -> None:
+    """Sub-checks "dmu" and "dlog_var": the pair ``backward()`` returns against ``right``.
 
-    Both swapped is named first; ``known["dmu"]``, ``known["dlog_var"]`` are the
+    ``backward`` runs the student's backward on a fresh object, once per sub-check, and
+    returns what it returned with a note on how forward went (``forward_for_backward``).  Both
+    gradients swapped is named first; ``known["dmu"]``, ``known["dlog_var"]`` are the
     ``candidates`` and ``ratios`` that ``expect_array`` gets for each.
     """
-    dmu, dlog_var = pair(name, got)
-    if matches(dmu, right[1]) and matches(dlog_var, right[0]):
-        raise Mistake(f"{name} returned the two gradients in the wrong order, (dlog_var, dmu): "
-                      f"it returns (dmu, dlog_var), in the order of forward's arguments, and the "
-                      f"caller unpacks them in that order.")
-    expect_array("dmu", dmu, right[0], **known.get("dmu", {}))
-    expect_array("dlog_var", dlog_var, right[1], **known.get("dlog_var", {}))
+    def gradient(index: int) -> str:
+        returned, note = backward()
+        got = pair(name, returned)
+        if matches(got[0], right[1]) and matches(got[1], right[0]):
+            raise Mistake(f"{name} returned the two gradients in the wrong order, (dlog_var, dmu): "
+                          f"it returns (dmu, dlog_var), in the order of forward's arguments, and "
+                          f"the caller unpacks them in that order.")
+        which = GRADIENTS[index]
+        row = expect_array(which, got[index], right[index], **known.get(which, {}))
+        return f"{which} agrees with the numerical gradient (relative error {row.error:.1e})." + note
+
+    for index, which in enumerate(GRADIENTS):
+        checks.sub(which, partial(gradient, index))
 
 
-def reparameterize(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
-    """The reference forward, with the test's fixed noise ``EPS``."""
-    return mu + np.exp(0.5 * log_var) * EPS
-
-
-def check_reparameterize(cls: type) -> str:
+def check_reparameterize(cls: Any, checks: Checks) -> str:
     """Exercise 5.1: z, then dmu and dlog_var against the numerical gradients of Σ z · dz."""
-    layer, name = make(cls), cls.__name__
-    z = attempt_pure(f"{name}.forward", layer.forward, mu=MU, log_var=LOG_VAR, eps=EPS)
-    std = np.exp(0.5 * LOG_VAR)
-    expect_array("z", z, reparameterize(MU, LOG_VAR), regions={
-        "where log_var < 0": LOG_VAR < 0}, candidates=[
-        (MU + np.exp(LOG_VAR) * EPS, "z used std = exp(log_var), which is the variance: "
-                                     "the standard deviation is exp(½ · log_var)."),
-        (MU + LOG_VAR * EPS, "z used log_var itself as the standard deviation: it is the log of "
-                             "the variance, so std = exp(½ · log_var)."),
-        (MU + std, "z = mu + std: the noise eps is missing, z = mu + std · eps. Without it z is "
-                   "not a sample of N(mu, std²) but one fixed point."),
-        (std * EPS, "z = std · eps: mu is missing, z = mu + std · eps — the sample is centred "
-                    "on mu."),
-        (MU - std * EPS, "z = mu − std · eps: as a random sample that has the right distribution, "
-                         "but the check passes eps and expects z = mu + std · eps, the formula "
-                         "whose gradients backward returns."),
-    ])
-    grads = attempt_pure(f"{name}.backward", layer.backward, dz=DZ)
-    mu, log_var = MU.copy(), LOG_VAR.copy()
+    mu, log_var, eps, dz = draw_latents(checks.rng)
+    name, std = cls.__name__, np.exp(0.5 * log_var)
+    inputs = {"mu": mu, "log_var": log_var, "eps": eps}
 
-    def z_of() -> np.ndarray:
-        return reparameterize(mu, log_var)
+    def reparameterize(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
+        """The reference forward, with the drawn noise ``eps``."""
+        return mu + np.exp(0.5 * log_var) * eps
 
-    right = numerical_gradient(z_of, mu, DZ), numerical_gradient(z_of, log_var, DZ)
+    def z() -> str:
+        got = attempt_pure(f"{name}.forward", make(cls).forward, **inputs)
+        expect_array("z", got, reparameterize(mu, log_var), regions={
+            "where log_var < 0": log_var < 0}, candidates=[
+            (mu + np.exp(log_var) * eps, "z used std = exp(log_var), which is the variance: "
+                                         "the standard deviation is exp(½ · log_var)."),
+            (mu + log_var * eps, "z used log_var itself as the standard deviation: it is the log "
+                                 "of the variance, so std = exp(½ · log_var)."),
+            (mu + std, "z = mu + std: the noise eps is missing, z = mu + std · eps. Without it z "
+                       "is not a sample of N(mu, std²) but one fixed point."),
+            (std * eps, "z = std · eps: mu is missing, z = mu + std · eps — the sample is centred "
+                        "on mu."),
+            (mu - std * eps, "z = mu − std · eps: as a random sample that has the right "
+                             "distribution, but the check passes eps and expects z = mu + std · "
+                             "eps, the formula whose gradients backward returns."),
+        ])
+        return "z = mu + exp(½·log_var)·eps."
+
+    def backward() -> tuple[Any, str]:
+        layer = make(cls)
+        note = forward_for_backward(layer, name, inputs, {"std": std, "eps": eps},
+                                    right=not checks.failed("z"))
+        return attempt_pure(f"{name}.backward", layer.backward, dz=dz), note
+
+    mu_at, log_var_at = mu.copy(), log_var.copy()  # moved by the differences
+    right = (numerical_gradient(lambda: reparameterize(mu_at, log_var_at), mu_at, dz),
+             numerical_gradient(lambda: reparameterize(mu_at, log_var_at), log_var_at, dz))
     dmu_is_dz = "∂z/∂mu = 1, so dmu = dz: mu enters z = mu + std · eps with factor 1."
-    expect_pair(f"{name}.backward", grads, right, dmu={"candidates": [
-        (DZ * std, f"dmu = dz · std: {dmu_is_dz}"), (DZ * EPS, f"dmu = dz · eps: {dmu_is_dz}")]},
+    checks.sub("z", z)
+    check_gradients(checks, f"{name}.backward", backward, right, dmu={"candidates": [
+        (dz * std, f"dmu = dz · std: {dmu_is_dz}"), (dz * eps, f"dmu = dz · eps: {dmu_is_dz}")]},
         dlog_var={"ratios": {2.0: HALF.format(why=WHY_Z)}, "candidates": [
-            (DZ * 0.5 * std, f"dlog_var = dz · ½ · std: the factor eps is missing. {WHY_Z}")]})
-    return "z, dmu and dlog_var agree with z = mu + exp(½·log_var)·eps and its numerical gradients."
+            (dz * 0.5 * std, f"dlog_var = dz · ½ · std: the factor eps is missing. {WHY_Z}")]})
+    return ""
 
 
-def check_kl(cls: type) -> str:
+def check_kl(cls: Any, checks: Checks) -> str:
     """Exercise 5.2: the KL's value, then its gradients against the numerical ones."""
-    kl, name = make(cls), cls.__name__
-    value = attempt_pure(f"{name}.forward", kl.forward, mu=MU, log_var=LOG_VAR)
-    right = kl_divergence(MU, LOG_VAR, "batchmean")
-    expect_number("KL", value, right, ratios={
-        N: PER_SAMPLE.format(what="KL", N=N),
-        1 / J: f"KL is 1/J = 1/{J} of the right value: you averaged over the J latent dimensions; "
-               f"the KL of a sample is the SUM over its J dimensions.",
-        N / J: f"KL is divided by J = {J} instead of N = {N}: it is averaged over the N "
-               f"samples (len(mu), the first axis) and summed over the J latent dimensions.",
-        -1.0: "KL is negative: the −½ in front of the sum is missing or has lost its minus. A KL "
-              "divergence is never negative (it is 0 only where the two distributions agree), "
-              "and the −½ makes this sum ≥ 0.",
-    }, candidates=[(right + J / 2, (
-        "KL is J/2 too large: the 1 inside the sum is missing, −½ Σ (1 + log_var − mu² − "
-        "e^log_var). Without it the KL is not 0 at mu = 0, log_var = 0, where the posterior "
-        "is the prior."))])
-    grads = attempt(f"{name}.backward", kl.backward)
-    mu, log_var = MU.copy(), LOG_VAR.copy()
+    mu, log_var, _, _ = draw_latents(checks.rng)
+    (N, J), name = mu.shape, cls.__name__
+    inputs = {"mu": mu, "log_var": log_var}
 
-    def kl_of() -> float:
-        return kl_divergence(mu, log_var, "batchmean")
+    def value() -> str:
+        got = attempt_pure(f"{name}.forward", make(cls).forward, **inputs)
+        right = kl_divergence(mu, log_var, "batchmean")
+        expect_number("KL", got, right, ratios={
+            N: PER_SAMPLE.format(what="KL", N=N),
+            1 / J: f"KL is 1/J = 1/{J} of the right value: you averaged over the J latent "
+                   f"dimensions; the KL of a sample is the SUM over its J dimensions.",
+            N / J: f"KL is divided by J = {J} instead of N = {N}: it is averaged over the N "
+                   f"samples (len(mu), the first axis) and summed over the J latent dimensions.",
+            -1.0: "KL is negative: the −½ in front of the sum is missing or has lost its minus. A "
+                  "KL divergence is never negative (it is 0 only where the two distributions "
+                  "agree), and the −½ makes this sum ≥ 0.",
+        }, candidates=[(right + J / 2, (
+            "KL is J/2 too large: the 1 inside the sum is missing, −½ Σ (1 + log_var − mu² − "
+            "e^log_var). Without it the KL is not 0 at mu = 0, log_var = 0, where the posterior "
+            "is the prior."))])
+        return f"KL = {float(got):.6f} nats per sample."
 
-    expect_pair(f"{name}.backward", grads,
-                (numerical_gradient(kl_of, mu), numerical_gradient(kl_of, log_var)),
-                dmu={"ratios": {N: PER_SAMPLE.format(what="dmu", N=N), 2.0: (
-                    "dmu is exactly twice the right gradient: the ½ in front of the KL cancels "
-                    "the 2 of d(mu²)/dmu = 2·mu, so dmu = mu / N.")}},
-                dlog_var={"ratios": {2.0: HALF.format(why=WHY_KL),
-                                     N: PER_SAMPLE.format(what="dlog_var", N=N)},
-                          "candidates": [(0.5 * np.exp(LOG_VAR) / N, (
-                              "dlog_var = ½ e^log_var / N: the − 1 is missing. It is the "
-                              "derivative of the log_var inside −½ (1 + log_var − mu² − "
-                              "e^log_var): −½ (1 − e^log_var) = ½ (e^log_var − 1), over N."))]})
-    return (f"KL = {float(value):.6f} nats per sample; dmu and dlog_var agree with the numerical "
-            f"gradients.")
+    def backward() -> tuple[Any, str]:
+        kl = make(cls)
+        note = forward_for_backward(kl, name, inputs, inputs, right=not checks.failed("KL value"))
+        return attempt(f"{name}.backward", kl.backward), note
+
+    mu_at, log_var_at = mu.copy(), log_var.copy()  # moved by the differences
+    right = (numerical_gradient(lambda: kl_divergence(mu_at, log_var_at, "batchmean"), mu_at),
+             numerical_gradient(lambda: kl_divergence(mu_at, log_var_at, "batchmean"), log_var_at))
+    checks.sub("KL value", value)
+    check_gradients(checks, f"{name}.backward", backward, right,
+                    dmu={"ratios": {N: PER_SAMPLE.format(what="dmu", N=N), 2.0: (
+                        "dmu is exactly twice the right gradient: the ½ in front of the KL cancels "
+                        "the 2 of d(mu²)/dmu = 2·mu, so dmu = mu / N.")}},
+                    dlog_var={"ratios": {2.0: HALF.format(why=WHY_KL),
+                                         N: PER_SAMPLE.format(what="dlog_var", N=N)},
+                              "candidates": [(0.5 * np.exp(log_var) / N, (
+                                  "dlog_var = ½ e^log_var / N: the − 1 is missing. It is the "
+                                  "derivative of the log_var inside −½ (1 + log_var − mu² − "
+                                  "e^log_var): −½ (1 − e^log_var) = ½ (e^log_var − 1), over N."))]})
+    return ""
 
 
 PART = Part(
@@ -186,7 +233,8 @@ PART = Part(
     code=CODE,
     tasks=(
         Task("5.1", "Reparameterize", 2, TUTORIAL, "Reparameterize", formula(CODE, "5.1"),
-             check_reparameterize),
-        Task("5.2", "KLDivergence", 2, TUTORIAL, "KLDivergence", formula(CODE, "5.2"), check_kl),
+             check_reparameterize, subchecks=(("z", 1), ("dmu", 1), ("dlog_var", 1))),
+        Task("5.2", "KLDivergence", 2, TUTORIAL, "KLDivergence", formula(CODE, "5.2"), check_kl,
+             subchecks=(("KL value", 1), ("dmu", 1), ("dlog_var", 1))),
     ),
 )
