@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from keys import blank, honest_key
-from tinyae.workbook import TASKS, get_task, write_workbook
+from tinyae.workbook import get_task, write_workbook
 from tinyae.workbook import grading as grading_module
 from tinyae.workbook.grading import grade, grade_class, write_gradescope
 
@@ -222,12 +222,6 @@ def test_the_class_csv_cannot_hold_a_formula(tmp_path):
     assert rows[0].split(",")[:3] == ["student", FORWARD, "total"]  # the task once
     for row in rows[1:]:
         assert not row.lstrip('"').startswith(("=", "+", "-", "@")), row
-
-
-def test_every_task_of_the_workbook_is_walled_and_the_key_still_passes(tmp_path):
-    results = grade(submission(tmp_path / "ada", honest_key()), timeout=60, seed=11)
-    failed = {r.task_id: r.hint for r in results if not r.passed}
-    assert not failed and points(results) == sum(t.points for t in TASKS)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the subreaper is Linux's")

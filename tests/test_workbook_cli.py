@@ -141,7 +141,7 @@ def test_grade_a_class_with_broken_submissions_into_a_csv(key, tmp_path):
                     encoding="utf-8")
     grades = tmp_path / "grades.csv"
     status, out = run(["workbook", "grade", str(submissions), "--csv", str(grades),
-                       "--task", FORWARD, "--task", BACKWARD, "--timeout", "5", "--seed", "7"])
+                       "--task", FORWARD, "--task", BACKWARD, "--timeout", "2", "--seed", "7"])
     assert status == 0 and f"wrote {grades}" in out
     rows = {row["student"]: row for row in csv.DictReader(grades.open(encoding="utf-8"))}
     assert list(rows) == ["ada", "bea", "hal", "syd"]
@@ -151,7 +151,7 @@ def test_grade_a_class_with_broken_submissions_into_a_csv(key, tmp_path):
                            "total": total, "out of": total, "notes": "", "failed checks": ""}
     assert rows["bea"]["total"] == "0" and rows["bea"]["notes"] == ""  # failed, but ran
     assert (rows["hal"][FORWARD], rows["hal"][BACKWARD]) == (str(forward), "0")
-    assert rows["hal"]["notes"] == f"{BACKWARD}: timed out after 5 s — an infinite loop?"
+    assert rows["hal"]["notes"] == f"{BACKWARD}: timed out after 2 s — an infinite loop?"
     assert rows["syd"]["total"] == "0"
     assert re.match(r"the workbook cannot be loaded: .*line \d+", rows["syd"]["notes"])
     assert "hal: " in out and "syd: 0/" in out  # a line per student as it goes

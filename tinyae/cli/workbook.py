@@ -22,7 +22,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tinyae.cli.options import positive_float
+from tinyae.cli.options import positive_float, positive_int
 from tinyae.workbook import get_task, write_workbook
 from tinyae.workbook.grading import DEFAULT_TIMEOUT, grade, grade_class, write_gradescope
 
@@ -83,6 +83,9 @@ def add_grading_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
                         help="CPU seconds each task may use before it counts as hanging; "
                              "three times as long on the wall clock (default: %(default)g)")
+    parser.add_argument("--jobs", type=positive_int, metavar="N",
+                        help="tasks checked at a time (default: one per core); each task's "
+                             "limit is its own CPU time, so a busy machine does not fail it")
     parser.add_argument("--seed", type=seed, metavar="N",
                         help="draws the checks' shapes and values (check: 0, what students see; "
                              "grade: a new random seed, printed, unless given)")
@@ -126,7 +129,7 @@ def run_new(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Print a line per task, then each failure's hint and details, then the total."""
     seed_ = 0 if args.seed is None else args.seed
-    results = grade(args.dir, args.tasks, timeout=args.timeout, seed=seed_)
+    results = grade(args.dir, args.tasks, timeout=args.timeout, seed=seed_, jobs=args.jobs)
     for result in results:
         print(result)
     for result in results:
@@ -151,6 +154,6 @@ def run_grade(args: argparse.Namespace) -> int:
     seed_ = secrets.randbelow(2**32) if args.seed is None else args.seed
     print(f"seed {seed_}: the checks' inputs (--seed {seed_} grades again with the same ones)")
     grade_class(args.submissions, args.csv, args.tasks, timeout=args.timeout, verbose=True,
-                seed=seed_)
+                seed=seed_, jobs=args.jobs)
     print(f"wrote {args.csv}")
     return 0

@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -55,26 +56,30 @@ class Graded(NamedTuple):
 
 
 def grade(folder: str | os.PathLike, task_ids: Sequence[str] | None = None,
-          timeout: float = DEFAULT_TIMEOUT, seed: int = 0) -> list[TaskResult]:
+          timeout: float = DEFAULT_TIMEOUT, seed: int = 0,
+          jobs: int | None = None) -> list[TaskResult]:
     """Check the tasks ``task_ids`` (default: all of ``TASKS``) of the workbook in ``folder``.
 
     Each task runs in its own walled process for at most ``timeout`` CPU seconds; a task
     whose process hangs or crashes fails with a hint saying so, and the others are still
-    graded.  ``seed`` draws the checks' inputs.  Unknown task ids raise ``ValueError``
-    (listing the ids) before any runs.
+    graded.  ``seed`` draws the checks' inputs; ``jobs`` tasks run at a time (default:
+    one per core).  Unknown task ids raise ``ValueError`` (listing the ids) before any runs.
     """
     folder = _folder(folder)
     tasks = _tasks(task_ids)
     with Guard(folder) as guard:
-        graded = grade_tasks(folder, tasks, timeout, seed, deny=[])
+        graded = grade_tasks(folder, tasks, timeout, seed, deny=[], jobs=jobs)
     return [g.result for g in _guarded(graded, guard.changed)]
 
 
 def grade_tasks(folder: Path, tasks: Iterable[Task], timeout: float = DEFAULT_TIMEOUT,
-                seed: int = 0, deny: Sequence[Path] = ()) -> list[Graded]:
-    """``Graded`` for each task; a workbook that failed to load is loaded only once.
+                seed: int = 0, deny: Sequence[Path] = (), jobs: int | None = None) -> list[Graded]:
+    """``Graded`` for each task, ``jobs`` tasks at a time (default: one per core).
 
-    ``deny`` are folders the student's process may not read (the other submissions).
+    The first task runs alone: a workbook that cannot be loaded is found once and fails
+    the other tasks without running them.  ``deny`` are folders the student's process
+    may not read (the other submissions).  Running tasks side by side is fair because a
+    task's limit is its own CPU time, which the others' load does not consume.
     """
     try:
         path = find_workbook(folder)
@@ -82,19 +87,25 @@ def grade_tasks(folder: Path, tasks: Iterable[Task], timeout: float = DEFAULT_TI
     except WorkbookError as error:
         problem = f"the workbook cannot be loaded: {error}"
         return [Graded(_failed(task, problem), problem) for task in tasks]
-    graded: list[Graded] = []
-    unloadable = ""  # why the workbook cannot be loaded, once a task has found out
+    graded: dict[str, Graded] = {}
+    todo = []
     for task in tasks:
         reason = zeroed(screening, task.id)
-        if unloadable or reason:
-            graded.append(Graded(_failed(task, unloadable or reason),
-                                 unloadable or f"{task.id}: {reason}"))
-            continue
-        outcome, loaded = _run(path, task, timeout, seed, deny)
-        graded.append(outcome)
+        if reason:
+            graded[task.id] = Graded(_failed(task, reason), f"{task.id}: {reason}")
+        else:
+            todo.append(task)
+    if todo:
+        first, loaded = _run(path, todo[0], timeout, seed, deny)
+        graded[todo[0].id] = first
         if not loaded:
-            unloadable = outcome.note
-    return graded
+            graded.update({task.id: Graded(_failed(task, first.note), first.note)
+                           for task in todo[1:]})
+        else:
+            with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+                runs = pool.map(lambda task: _run(path, task, timeout, seed, deny)[0], todo[1:])
+                graded.update({task.id: run for task, run in zip(todo[1:], runs)})
+    return [graded[task.id] for task in tasks if task.id in graded]
 
 
 def _folder(folder: str | os.PathLike) -> Path:
@@ -349,7 +360,8 @@ def cell(text: str) -> str:
 
 def grade_class(submissions: str | os.PathLike, csv_path: str | os.PathLike,
                 task_ids: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-                verbose: bool = False, seed: int = 0) -> dict[str, list[TaskResult]]:
+                verbose: bool = False, seed: int = 0,
+                jobs: int | None = None) -> dict[str, list[TaskResult]]:
     """Grade every sub-folder of ``submissions`` (one per student) into ``csv_path``.
 
     The CSV has one row per student: ``student`` (the folder's name), the points of
@@ -378,7 +390,7 @@ def grade_class(submissions: str | os.PathLike, csv_path: str | os.PathLike,
                          "failed checks"])
         for student in students:
             graded = grade_tasks(student, tasks, timeout, seed,
-                                 deny=[folder, Path(csv_path).resolve()])
+                                 deny=[folder, Path(csv_path).resolve()], jobs=jobs)
             graded = _guarded(graded, guard.restore())
             results[student.name] = [g.result for g in graded]
             total = sum(g.result.points for g in graded)

@@ -17,6 +17,8 @@ Grading one task starts two processes (``start``):
 
 Both run as ``python -I``: neither the working folder nor ``PYTHONPATH`` is on
 ``sys.path``, so a ``numpy.py`` or a ``tinyae/`` beside the workbook is never imported.
+The supervisor runs this file as a script and imports nothing but the standard library
+(it starts in 0.05 s instead of the 0.4 s that NumPy and tinyae take).
 What the child says is only data about what the student's classes compute; every verdict
 is taken in the grader (``grading.py``).
 
@@ -39,10 +41,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import tinyae
-
-ROOT = str(Path(tinyae.__file__).resolve().parents[1])  # the folder that holds this tinyae
-# How a process of ours starts under ``python -I``: this very tinyae, nothing from the cwd.
+ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds this tinyae
+# How the child starts under ``python -I``: this very tinyae, nothing from the cwd.
 BOOT = (f"import sys; sys.path.insert(0, {ROOT!r}); "
         "from tinyae.workbook.sandbox import main; sys.exit(main(sys.argv[1:]))")
 FILE_LIMIT = 64 * 2**20  # bytes: the largest file the child may write (its own folder only)
@@ -51,8 +51,9 @@ PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 def command(mode: str, config: dict[str, Any]) -> list[str]:
-    """The argv of a supervisor or child process."""
-    return [sys.executable, "-I", "-X", "faulthandler", "-c", BOOT, mode, json.dumps(config)]
+    """The argv of a supervisor (this file as a script) or a child process."""
+    start = [__file__] if mode == "supervise" else ["-c", BOOT]
+    return [sys.executable, "-I", "-X", "faulthandler", *start, mode, json.dumps(config)]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -234,3 +235,7 @@ class Walls:
     def inside(self, path: str) -> bool:
         """True for the working folder and what it holds (and /dev/null)."""
         return path == self.work or path.startswith(self.work + os.sep) or path == os.devnull
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
