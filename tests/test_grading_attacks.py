@@ -97,6 +97,10 @@ WALL_ATTACKS = {
         import subprocess
         subprocess.Popen(["sh", "-c", "sleep 1; echo 99 > /tmp/tinyae-attack"])
         """,
+    "a thread that never ends": """
+        import threading, time
+        threading.Thread(target=lambda: time.sleep(10**6)).start()
+        """,
     "zero random numbers": """
         import numpy as np
         class Zeros:
@@ -112,9 +116,12 @@ def test_a_blank_workbook_earns_nothing_whatever_its_code_tries(attack, tmp_path
     student = submission(tmp_path / "class" / "eve", blank(), WALL_ATTACKS[attack])
     results_json = tmp_path / "results.json"
     before = digests(tmp_path / "class")
+    start = time.perf_counter()
     results = grade(student, DENSE, timeout=20)
+    assert time.perf_counter() - start < 20  # nothing it left behind kept the task waiting
     write_gradescope(results, results_json)
-    time.sleep(1.5)  # time for a detached process to act, had one survived
+    if "detached" in attack:
+        time.sleep(1.5)  # time for a detached process to act, had one survived
     assert points(results) == 0
     assert json.loads(results_json.read_text())["score"] == 0.0
     assert digests(tmp_path / "class") == before
@@ -211,6 +218,14 @@ def test_cpu_time_is_limited_and_so_is_waiting(tmp_path, unscreened):
     (forward,) = grade(sleep, [FORWARD], timeout=1)
     assert "timed out after 3 s of waiting" in forward.hint
     assert time.perf_counter() - start < 60
+
+
+def test_memory_is_limited(tmp_path, unscreened):
+    """6 GB of address space is refused in the child (np.empty would not even touch it)."""
+    greedy = submission(tmp_path / "greedy", honest_key().replace(
+        "return x @ self.W + self.b", "np.empty(6 * 2**30 // 8)\n        return x @ self.W + self.b"))
+    (forward,) = grade(greedy, [FORWARD], timeout=20)
+    assert not forward.passed and "MemoryError" in forward.hint
 
 
 def test_the_class_csv_cannot_hold_a_formula(tmp_path):

@@ -39,13 +39,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds this tinyae
 # How the child starts under ``python -I``: this very tinyae, nothing from the cwd.
 BOOT = (f"import sys; sys.path.insert(0, {ROOT!r}); "
         "from tinyae.workbook.sandbox import main; sys.exit(main(sys.argv[1:]))")
 FILE_LIMIT = 64 * 2**20  # bytes: the largest file the child may write (its own folder only)
+# Bytes of address space: the checks need ~0.6 GB (NumPy, BLAS's buffers, MNIST's subset);
+# a student's np.zeros((10**6, 10**6)) must fail in the child, not swap the teacher's laptop.
+MEMORY_LIMIT = 4 * 2**30
 GRACE = 5.0  # seconds the supervisor may take to clean up after the child
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
@@ -95,12 +98,13 @@ def supervise(config: dict[str, Any]) -> int:
 
 
 def limit(cpu_seconds: float) -> None:
-    """In the child before it starts: CPU time, file size, no core dumps."""
+    """In the child before it starts: CPU time, memory, file size, no core dumps."""
     import resource
 
     cpu = max(1, int(cpu_seconds + 0.999))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -164,7 +168,7 @@ def reap_all() -> int:
 
 # --- the child -------------------------------------------------------------------------------
 
-def child(config: dict[str, Any]) -> int:
+def child(config: dict[str, Any]) -> NoReturn:
     """Load the workbook behind the walls, then answer the grader's requests until it hangs up."""
     import _posixsubprocess
     import subprocess  # noqa: F401  (matplotlib imports it: loaded here, before the walls)
@@ -177,7 +181,9 @@ def child(config: dict[str, Any]) -> int:
     sys.dont_write_bytecode = True  # imports after the walls may not write __pycache__
     requests, replies = config["fds"]
     sys.addaudithook(Walls(config["work"], config["deny"]))
-    return server.serve(requests, replies, Path(config["work"]) / config["workbook"])
+    status = server.serve(requests, replies, Path(config["work"]) / config["workbook"])
+    # Out at once: a thread or an atexit hook the student left must not keep the task alive.
+    os._exit(status)
 
 
 # Audit events that start a process, signal one, or reach C or the network.
