@@ -28,11 +28,18 @@ from tinyae import (
     SGD,
     Adam,
     BCEWithLogits,
+    Dense,
+    ModelFileError,
     Monitor,
+    Sequential,
     ShapeError,
+    Sigmoid,
+    check_layer,
     dense_autoencoder,
     doctor,
     get_optimizer,
+    load,
+    save,
 )
 from tinyae.datasets import DataError, parse_idx, read_idx
 from tinyae.diagnostics import (
@@ -126,6 +133,43 @@ def fitted_scaler(n_features: int = 4) -> StandardScaler:
 
 def small_model() -> Any:
     return dense_autoencoder("3-2-3", hidden="relu", output="sigmoid")
+
+
+def with_params(model: Any, params: Any) -> None:
+    model.params = params
+
+
+class Scale:
+    """A learner's layer out = a·x whose parameter is a Python float, not an array."""
+
+    param_names = ("a",)
+
+    def __init__(self) -> None:
+        self.a, self.da = 0.5, 0.0
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.a * x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return self.a * dout
+
+
+class Dropout:
+    """A right dropout layer: a fresh random mask at every forward."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = (self.rng.uniform(size=x.shape) > 0.5) * 2.0
+        return x * self.mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.mask
+
+
+def save_in_a_file() -> Path:
+    return save(small_model(), Path(a_file(), "m.npz"))
 
 
 CASES = [
@@ -307,6 +351,46 @@ CASES = [
          ValueError, ("seed", "got -1")),
     Case("an experiment with a fractional seed", lambda: run_experiment("bce-curves", seed=0.5),
          TypeError, ("whole number", "0.5")),
+    # ---- layers and models (issue 23) ---------------------------------------------------------
+    Case("Dense.forward on a ragged list", lambda: Dense(3, 2).forward([[1.0, 2.0, 3.0], [1.0]]),
+         TypeError, ("Dense(n_in=3", "every row has the same length")),
+    Case("Sigmoid on complex numbers", lambda: Sigmoid().forward([[1 + 2j, -3 + 0.5j]]),
+         TypeError, ("Sigmoid()", "complex128", "real", "x.real")),
+    Case("Dense on int8 pixels", lambda: Dense(2, 2).forward(np.ones((1, 2), np.int8)),
+         TypeError, ("int8", "only uint8", "astype(np.float32) / 255")),
+    Case("MSE on int8 pairs (100 - (-100) wraps)",
+         lambda: MSE().forward(np.full((1, 1), 100, np.int8), np.full((1, 1), -100, np.int8)),
+         TypeError, ("MSE: prediction p", "int8", "only uint8")),
+    Case("Dense(rng=-1)", lambda: Dense(3, 2, rng=-1), ValueError, ("Dense: rng", "-1", "rng=1")),
+    Case("Dense(rng=1.5)", lambda: Dense(3, 2, rng=1.5),
+         TypeError, ("Dense: rng", "1.5", "np.random.Generator")),
+    Case("Sequential(seed=-1)", lambda: Sequential([Dense(3, 2)], seed=-1),
+         ValueError, ("Sequential: seed", "-1")),
+    Case("Sequential(seed=1.5)", lambda: Sequential([Dense(3, 2)], seed=1.5),
+         TypeError, ("Sequential: seed", "1.5", "whole number")),
+    Case("Sequential with a loss as its last layer",
+         lambda: Sequential([Dense(4, 4), Sigmoid(), MSE()]),
+         TypeError, ("layer 2", "MSE", "a loss, not a layer", "fit(model, x, loss=MSE()")),
+    Case("forward with 1e39 in row 3 of float64 x (a float32 model)",
+         lambda: Sequential([Dense(3, 2)]).forward(with_value(np.zeros((5, 3)), 1e39, (3, 0))),
+         ValueError, ("too large for float32", "(first: [3])", "1e+39", "dtype=np.float64")),
+    Case("model.params given a vector of another length",
+         lambda: with_params(Sequential([Dense(3, 2)]), np.zeros(3)),
+         ShapeError, ("Sequential.params", "(8,)", "(3,)")),
+    Case("a Dense layer too large for memory", lambda: Dense(10**7, 10**7),
+         MemoryError, ("Dense(10000000, 10000000)", "GB", "fewer or narrower")),
+    # ---- gradient checks ----------------------------------------------------------------------
+    Case("check_layer on a parameter that is a Python float",
+         lambda: check_layer(Scale(), np.ones((2, 3))),
+         TypeError, ("Scale.a", "float", "np.array([0.5])")),
+    Case("check_layer on a random forward (dropout)",
+         lambda: check_layer(Dropout(), np.ones((2, 3))),
+         ValueError, ("Dropout.forward", "random between calls", "finite differences")),
+    # ---- model files --------------------------------------------------------------------------
+    Case("load('model') when neither model nor model.npz exists", lambda: load("model"),
+         ModelFileError, ("model", "model.npz", "save adds .npz")),
+    Case("save inside a file (notes.txt/m.npz)", save_in_a_file,
+         NotADirectoryError, ("results.txt is a file, not a folder", "m.npz")),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])

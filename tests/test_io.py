@@ -79,9 +79,12 @@ def test_files_written_by_tinyae_0_1_load_and_predict_the_same(tmp_path, config,
 
 @pytest.mark.parametrize("config, build, width", OLD_FILES)
 def test_save_still_writes_the_same_format(tmp_path, config, build, width):
-    with np.load(save(build(), tmp_path / "new.npz"), allow_pickle=False) as data:
-        assert sorted(data.files) == ["config", "params"]
+    """The two arrays tinyae 0.1.0 reads are as they were; ``shapes`` is new, and 0.1.0 ignores it."""
+    model = build()
+    with np.load(save(model, tmp_path / "new.npz"), allow_pickle=False) as data:
+        assert sorted(data.files) == ["config", "params", "shapes"]
         assert str(data["config"]) == config
+        assert json.loads(str(data["shapes"])) == [list(v.shape) for _, v, _ in model.parameters()]
 
 
 def test_a_vae_file_without_its_options_gets_the_defaults(tmp_path):

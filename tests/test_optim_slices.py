@@ -153,6 +153,7 @@ def test_the_steps_give_the_same_bits_on_any_number_of_threads(name, n, seed):
     ({"OMP_NUM_THREADS": "5"}, 5),
     ({"OPENBLAS_NUM_THREADS": "", "MKL_NUM_THREADS": "2"}, 2),  # an empty variable is not set
     ({"OPENBLAS_NUM_THREADS": "0"}, None),  # not a count: BLAS's default, every CPU
+    ({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "4"}, 1),  # one thread is a count too
     ({}, None),
 ])
 def test_thread_count_is_read_like_blas_reads_it(environ, expected):

@@ -55,8 +55,9 @@ def restart_with_threads(argv: Sequence[str]) -> None:
     if all(os.environ.get(name) == value for name, value in wanted.items()):
         return  # already so: this is the restarted command, or the user's own setting
     os.environ.update(wanted)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None when the command runs with the stream closed (>&-)
+            stream.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 

@@ -31,6 +31,25 @@ def real_number(who: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def as_generator(who: str, name: str, value: Any) -> np.random.Generator:
+    """``value`` as a ``np.random.Generator``: a Generator itself, or a seed ≥ 0 drawn into one.
+
+    NumPy's own refusal of ``-1`` or ``1.5`` speaks of SeedSequence entropy and names no
+    argument; this one names the argument, the value and what to pass instead.
+    """
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{who}: {name} must be a whole number ≥ 0 (a seed) or a "
+                        f"np.random.Generator, got {value!r} ({type(value).__name__}); e.g. "
+                        f"{name}=0, or {name}=np.random.default_rng(0)")
+    if value < 0:
+        raise ValueError(f"{who}: {name} must be a whole number ≥ 0 (a seed) or a "
+                         f"np.random.Generator, got {value!r}: NumPy's seeds are not negative; "
+                         f"e.g. {name}={-int(value)}")
+    return np.random.default_rng(int(value))
+
+
 def non_finite_rows(a: np.ndarray) -> np.ndarray:
     """Indices of the rows of ``a`` (N, D) holding a NaN or ±inf."""
     return np.flatnonzero(~np.isfinite(a).all(axis=tuple(range(1, a.ndim))))

@@ -14,6 +14,11 @@ mid-write (SIGKILL, a power cut) cannot remove its temporary file; the temporary
 carries the writer's process id, so the next write to the same target removes it once
 that process is gone.
 
+An error names the file the user asked for, never the temporary one: a link whose target
+folder is missing, a file standing where a folder must be (``make_parent``), and the
+errors a write raises without any name (``[Errno 27] File too large`` under ``ulimit -f``,
+a full disk) get the path and what to do.
+
 ``hold_lock``: a lock file, created with ``O_EXCL`` and holding the process id, keeps a
 second writer out of a folder while the first works; a lock whose process is gone is
 taken over.
@@ -43,6 +48,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     """
     path = Path(path)
     target = Path(os.path.realpath(path))  # through any symbolic links: the link itself stays
+    _check_folder(path, target)
     mode = _mode_to_keep(target)
     _remove_stale_temporaries(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -57,10 +63,69 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, target)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if error.errno is None or error.filename is not None:
+            raise
+        raise _named(error, path) from None  # a write's error names no file: name the target
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+# What to do about the errors a write raises without naming any file.
+WRITE_HINTS = {
+    errno.EFBIG: "the file-size limit of this shell (ulimit -f) is smaller than the file: raise "
+                 "it (ulimit -f unlimited) or write on a file system that allows it",
+    errno.ENOSPC: "the disk is full: free some space or write elsewhere",
+}
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """``error``, of the same type, naming ``path`` and saying what to do."""
+    hint = WRITE_HINTS.get(error.errno or 0, "")
+    what = f"{error.strerror} while writing the file" + (f" ({hint})" if hint else "")
+    return type(error)(error.errno, f"{what}; the file already there, if any, is unchanged",
+                       str(path))
+
+
+def _check_folder(path: Path, target: Path) -> None:
+    """Raise a clear ``OSError`` naming ``path`` unless the folder that will hold it exists.
+
+    Without this, ``os.open`` of the temporary file would fail and name that file, which
+    the user never chose.  ``target`` is ``path`` with every symbolic link resolved.
+    """
+    if target.parent.is_dir():
+        return
+    if path.is_symlink():
+        raise FileNotFoundError(errno.ENOENT, f"it is a symbolic link to {target}, whose folder "
+                                f"{target.parent} does not exist, so nothing can be written "
+                                f"there: create that folder, or remove the link to write a "
+                                f"file in its place", str(path))
+    _refuse_file_in_the_way(target, path)
+    raise FileNotFoundError(errno.ENOENT, f"its folder {target.parent} does not exist: create it "
+                            f"first, or write elsewhere", str(path))
+
+
+def make_parent(path: str | os.PathLike) -> None:
+    """Create the folder that will hold ``path`` (and its parents); a file in the way is named.
+
+    ``Path.mkdir`` would say only "File exists", naming the file but not why it matters.
+    """
+    _refuse_file_in_the_way(Path(path), Path(path))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_file_in_the_way(target: Path, path: Path) -> None:
+    """Raise ``NotADirectoryError`` if the nearest existing folder above ``target`` is a file."""
+    for folder in target.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder, so "
+                                         f"{path.name} cannot be written inside it: choose another "
+                                         f"path", str(path))
+            return
 
 
 def _mode_to_keep(target: Path) -> int | None:

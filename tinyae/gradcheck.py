@@ -38,17 +38,33 @@ numbers in a single check and wrong training: ``backward`` *adds* into ``dW``
 batches rely on it) and never modifies ``dout`` (the caller still needs it).
 Inside a model, ``check_model`` also checks that every ``W`` and ``dW`` is still a
 view into the model's flat ``params`` and ``grads``, which the optimizer updates.
+
+What cannot be checked this way is said, not reported as a wrong gradient: a layer
+whose forward is random (dropout draws a new mask at every call) has no function to
+difference, and parameters must be arrays (the checker perturbs them in place).  A loss
+that returns a float32 is checked at float32's precision, with a larger step and a
+tolerance set by its rounding; the report says so.
+
+A large model is checked on a sample: each entry costs four forward passes, so all
+178,384 of the 784-100-50-100-784 autoencoder take minutes.  ``check_model`` checks
+``ENTRIES`` entries of each larger gradient (its first, its last, the rest drawn with
+``seed``: the same entries every time), which catches the bugs that touch a whole
+formula; ``entries=None`` checks every one, saying first how long that will take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+import sys
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from tinyae.safeguards import check_count
 from tinyae.text import format_table
 from tinyae.train import loss_terms
 
@@ -68,6 +84,18 @@ MODEL_STEP = 1e-3
 # a = c·n "for one constant c" up to this relative residual: a factor bug leaves
 # rounding only (~1e-10), an error of any other shape is far larger.
 RATIO_TOL = 1e-6
+# A loss returning float32 rounds its value to ~1.2e-7 of itself.  A difference over the
+# step h then carries up to 1.5·ε·|L|/h of rounding (Richardson's 4·D(h/2) − D(h), over 3),
+# so the step is larger, and the tolerance at least LOW_PRECISION_TOL or twice that
+# rounding relative to the gradient; above LOW_PRECISION_LIMIT the check could not tell
+# a factor of 2 from noise, and is refused.
+LOW_PRECISION_STEP = 1e-2
+LOW_PRECISION_TOL = 1e-3
+LOW_PRECISION_LIMIT = 0.1
+# check_model checks this many entries of each larger gradient by default (see the module
+# docstring): about 1 s for the 784-100-50-100-784 autoencoder on 2 rows, against 191 s.
+ENTRIES = 50
+PROGRESS_AFTER = 10.0  # seconds: a longer check_model says how long first, then reports progress
 
 
 @dataclass
@@ -112,7 +140,15 @@ class GradientCheck:
 
 
 class GradCheckReport(list):
-    """A list of ``GradientCheck`` rows that prints as a table."""
+    """A list of ``GradientCheck`` rows that prints as a table.
+
+    ``notes``: what the reader must know about how the rows were checked (a sample of
+    the entries, a loss's lower precision), printed under the table.
+    """
+
+    def __init__(self, rows: Iterable[GradientCheck] = (), notes: Iterable[str] = ()) -> None:
+        super().__init__(rows)
+        self.notes = list(notes)
 
     @property
     def passed(self) -> bool:
@@ -128,7 +164,7 @@ class GradCheckReport(list):
         header = ("gradient", "shape", "rel. error", "worst at", "analytic", "numerical",
                   "ratio a/n", "")
         table = format_table([_cells(r) for r in self], header=header, rule=False)
-        return "\n".join([table] + [f"{r.name}: {r.note}" for r in self if r.note])
+        return "\n".join([table] + [f"{r.name}: {r.note}" for r in self if r.note] + self.notes)
 
     def raise_if_failed(self) -> None:
         """Raise ``AssertionError`` with the table if any gradient failed."""
@@ -181,36 +217,45 @@ def require_float64(**arrays: Any) -> None:
 
 
 def centred_difference(
-    f: Callable[[], Any], theta: np.ndarray, dout: Any = 1.0, h: float = STEP
+    f: Callable[[], Any], theta: np.ndarray, dout: Any = 1.0, h: float = STEP,
+    entries: np.ndarray | None = None,
 ) -> np.ndarray:
     """D(h)_i = Σ (f(θ + h·e_i) − f(θ − h·e_i)) · dout / (2h) for every entry i of θ.
 
     ``f`` reads ``theta`` (which is perturbed in place, one entry at a time, and
     restored) and returns a scalar or an array shaped like ``dout``.  Subtracting the
     two outputs *before* weighting by ``dout`` avoids cancellation in a large sum.
-    Shape: ``theta (any) → D (same shape)``.
+    Shape: ``theta (any) → D (same shape)``; with ``entries`` (flat indices into θ), only
+    those are differenced, and D has shape ``(len(entries),)``.
     """
-    grad = np.zeros_like(theta)
-    for i in np.ndindex(theta.shape):
+    if entries is None:
+        positions: list[tuple[Any, ...]] = list(np.ndindex(theta.shape))
+    else:
+        positions = [np.unravel_index(int(e), theta.shape) for e in entries]
+    grad = np.zeros(len(positions))
+    for k, i in enumerate(positions):
         saved = theta[i]
         theta[i] = saved + h
         f_plus = np.array(f(), dtype=np.float64)  # copy: f may return a cached array
         theta[i] = saved - h
         f_minus = np.array(f(), dtype=np.float64)
         theta[i] = saved
-        grad[i] = np.sum((f_plus - f_minus) * dout) / (2 * h)
-    return grad
+        grad[k] = np.sum((f_plus - f_minus) * dout) / (2 * h)
+    return grad.reshape(theta.shape) if entries is None else grad
 
 
 def numerical_gradient(
-    f: Callable[[], Any], theta: np.ndarray, dout: Any = 1.0, h: float = STEP
+    f: Callable[[], Any], theta: np.ndarray, dout: Any = 1.0, h: float = STEP,
+    entries: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gradient of ``Σ f() · dout`` with respect to ``theta``: (4·D(h/2) − D(h)) / 3.
 
     D(h) = g + c·h² + O(h⁴) and D(h/2) = g + c·h²/4 + O(h⁴), so the combination
-    cancels the c·h² term (Richardson extrapolation).  Shape: like ``theta``.
+    cancels the c·h² term (Richardson extrapolation).  Shape: like ``theta``, or
+    ``(len(entries),)`` for the flat indices ``entries`` only.
     """
-    return (4 * centred_difference(f, theta, dout, h / 2) - centred_difference(f, theta, dout, h)) / 3
+    return (4 * centred_difference(f, theta, dout, h / 2, entries)
+            - centred_difference(f, theta, dout, h, entries)) / 3
 
 
 def compare(name: str, analytic: np.ndarray, numerical: np.ndarray, tol: float = GOOD,
@@ -249,13 +294,18 @@ def check_layer(
     Works for any object with ``forward``, ``backward`` and ``param_names`` (each
     parameter ``W`` with its gradient ``dW``).  ``x``: ``(N, D)`` float64.
     Besides one row per gradient, a failing row reports a ``backward`` that modified
-    ``dout`` ("dout modified in place"), or whose right gradient ``dW`` did not double
-    when called a second time ("dW accumulates": it was overwritten, not added to).
+    ``dout`` ("dout modified in place"), whose right gradient ``dW`` did not double
+    when called a second time ("dW accumulates": it was overwritten, not added to), or
+    that returned None for ``dx`` (a forgotten ``return dx``; only a first layer told
+    ``compute_dx = False`` may).  Raises ``TypeError`` for parameters or an output that are
+    not arrays, and ``ValueError`` for a forward that is random between calls (dropout):
+    neither can be checked by finite differences.
     """
     x = np.array(x)  # our own copy: it gets perturbed
     params = {name: getattr(layer, name) for name in getattr(layer, "param_names", ())}
+    _require_arrays(layer, params)
     require_float64(x=x, **params)
-    out = layer.forward(x)
+    out = _output(layer, x)
     dout = np.random.default_rng(seed).standard_normal(out.shape)
     for name in params:
         _gradient_of(layer, name).fill(0)
@@ -272,6 +322,10 @@ def check_layer(
     report, broken = GradCheckReport(), []
     if dx is not None:
         report.append(compare("dx", dx, numerical_gradient(f, x, dout, h), tol, size))
+    elif getattr(layer, "compute_dx", True):
+        report.append(_finding("dx", x.shape, f"{type(layer).__name__}.backward returned None "
+                               "instead of ∂L/∂x: end it with `return dx` (only a network's first "
+                               "layer, told compute_dx = False, returns None)"))
     for name, value in params.items():
         row = compare("d" + name, first[name], numerical_gradient(f, value, dout, h), tol, size)
         report.append(row)
@@ -302,6 +356,50 @@ def _gradient_of(layer: Any, name: str) -> np.ndarray:
     return grad
 
 
+def _require_arrays(layer: Any, params: dict[str, Any]) -> None:
+    """Refuse a parameter or gradient that is not a NumPy array (a Python float, a list).
+
+    The checker perturbs each parameter in place, and ``backward`` adds into each
+    gradient in place (``da += …``): on a Python float both would rebind a name instead.
+    """
+    who = type(layer).__name__
+    for name, value in params.items():
+        for attr, array in ((name, value), ("d" + name, _gradient_of(layer, name))):
+            if not isinstance(array, np.ndarray):
+                fix = "" if isinstance(value, np.ndarray) else f"self.{name} = np.array([{value!r}]), "
+                raise TypeError(
+                    f"{who}.{attr} is a {type(array).__name__} ({array!r}), not a NumPy array: "
+                    f"check_layer perturbs each parameter in place and backward adds into its "
+                    f"gradient (d{name} += …), so both must be arrays, e.g. "
+                    f"{fix}self.d{name} = np.zeros_like(self.{name})"
+                )
+
+
+def _output(layer: Any, x: np.ndarray) -> np.ndarray:
+    """``layer.forward(x)``, once it is known to be an array that the same x always gives.
+
+    Finite differences compare the outputs for x and for x nudged by h: a forward that
+    draws new random numbers at every call (dropout's mask) changes its output by far
+    more than the nudge, and every gradient would look wrong although none is.
+    """
+    who = type(layer).__name__
+    out = layer.forward(x)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{who}.forward returned a {type(out).__name__} ({out!r}), not an array: "
+                        f"a layer maps a batch x (N, D) to its output (N, D'), one row per sample; "
+                        f"return that array")
+    out = out.copy()  # the layer may reuse its buffer
+    if not np.array_equal(out, layer.forward(x), equal_nan=True):
+        raise ValueError(
+            f"{who}.forward gave two different outputs for the same x: it is random between "
+            f"calls (like dropout's mask), so its gradient cannot be checked by finite "
+            f"differences, which compare outputs for nearby x. Check it with the randomness "
+            f"fixed: the same mask at every call (draw it once and reuse it, or reseed its "
+            f"generator before each forward), or with the random part switched off (rate 0)"
+        )
+    return out
+
+
 def _backward(layer: Any, dout: np.ndarray) -> tuple[Any, GradientCheck | None]:
     """``layer.backward`` on a copy of ``dout``: ``(dx, None)``, or ``(dx, a failing row)``.
 
@@ -319,17 +417,60 @@ def _backward(layer: Any, dout: np.ndarray) -> tuple[Any, GradientCheck | None]:
 def check_loss(
     loss: Any, p: np.ndarray, y: np.ndarray, h: float = STEP, tol: float = GOOD
 ) -> GradCheckReport:
-    """Check ``loss.backward()`` (∂L/∂p) at prediction ``p`` and target ``y``, both ``(N, D)`` float64."""
+    """Check ``loss.backward()`` (∂L/∂p) at prediction ``p`` and target ``y``, both ``(N, D)`` float64.
+
+    A loss whose forward returns a float32 (or float16) is checked at that precision:
+    with the step ``LOW_PRECISION_STEP`` and a tolerance set by its rounding, which the
+    report states; a batch too large for that precision to tell a factor of 2 from
+    rounding is refused with a ``ValueError``.
+    """
     p = np.array(p)
     require_float64(p=p, y=y)
-    size = abs(loss.forward(p, y))
+    value = loss.forward(p, y)
+    precision = _precision(loss, value)
+    size = abs(float(value))
     dp = loss.backward()
+    if precision.bits >= 64:
+        numerical = numerical_gradient(lambda: loss.forward(p, y), p, 1.0, h)
+        return GradCheckReport([compare("dp", dp, numerical, tol, size)])
+    h = LOW_PRECISION_STEP
     numerical = numerical_gradient(lambda: loss.forward(p, y), p, 1.0, h)
-    return GradCheckReport([compare("dp", dp, numerical, tol, size)])
+    gradient = max(np.abs(numerical).max(initial=0), FLOOR * max(1.0, size))
+    rounding = 1.5 * float(precision.eps) * size / h / gradient  # relative to the gradient
+    low_tol = max(tol, LOW_PRECISION_TOL, 2 * rounding)
+    name = f"{type(loss).__name__}.forward"
+    if low_tol > LOW_PRECISION_LIMIT:
+        raise ValueError(
+            f"{name} returns a {precision.dtype}, whose rounding at this batch ({p.shape}, "
+            f"loss {size:.3g}) is {rounding:.2g} of the gradient: too coarse to tell a right "
+            f"gradient from a wrong one. Return a float64 (compute in float64 and return "
+            f"float(value)), or check a smaller batch"
+        )
+    row = compare("dp", dp, numerical, low_tol, size)
+    return GradCheckReport([row], [
+        f"{name} returns a {precision.dtype}, not a float64, so dp was checked at "
+        f"{precision.dtype} precision: step h = {h:g}, tolerance {low_tol:.2g} instead of "
+        f"{tol:g}. Return a float64 (float(value) of a float64 computation) for the full check"
+    ])
+
+
+def _precision(loss: Any, value: Any) -> np.finfo:
+    """The float precision of what ``loss.forward`` returned, or a clear error if not a number."""
+    name = f"{type(loss).__name__}.forward"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
+        raise TypeError(f"{name} returned {value!r}, not a number: a loss returns the reduced loss, "
+                        f"one float (e.g. return float(np.mean((p - y) ** 2)))")
+    array = np.asarray(value)
+    if array.ndim != 0:
+        raise TypeError(f"{name} returned an array of shape {array.shape}, not one number: "
+                        f"reduce the elementwise losses (mean or sum) before returning")
+    dtype = array.dtype
+    return np.finfo(dtype if dtype.kind == "f" else np.float64)
 
 
 def check_model(
-    model: Any, loss: Any, x: np.ndarray, y: np.ndarray, h: float = MODEL_STEP, tol: float = GOOD
+    model: Any, loss: Any, x: np.ndarray, y: np.ndarray, h: float = MODEL_STEP, tol: float = GOOD,
+    entries: int | None = ENTRIES, seed: int = 0,
 ) -> GradCheckReport:
     """Check the gradient of ``loss(model(x), y)`` with respect to every model parameter.
 
@@ -342,7 +483,17 @@ def check_model(
     still hold every parameter and gradient in them after ``backward``: a layer that
     rebound one (``self.dW = …``) is reported instead, since the optimizer, which updates
     ``params`` from ``grads``, would never see it.
+
+    ``entries``: how many entries of each gradient to check (``ENTRIES``; a gradient with
+    fewer is checked whole): its first, its last, and the rest drawn with ``seed``, the
+    same each time.  ``None`` checks every entry; when that is expected to take more than
+    ``PROGRESS_AFTER`` seconds, it says how long on stderr first, and reports progress.
+    A model whose loss differs between two calls on the same x (random) is refused with a
+    ``ValueError``, as in ``check_layer``.
     """
+    if entries is not None:
+        check_count("entries", entries)
+    check_count("seed", seed, minimum=0)
     named = model.parameters()
     require_float64(x=x, y=y, **{name: value for name, value, _ in named})
 
@@ -350,16 +501,88 @@ def check_model(
         return loss_terms(model, loss, model.forward(x), y)["loss"]
 
     model.zero_grad()
-    size = abs(f())
+    value = f()
+    runs = [_timed(f) for _ in range(3)]  # (seconds, value): the first call warmed up
+    if any(abs(again - value) > 1e-9 * max(1.0, abs(value)) for _, again in runs):
+        raise ValueError(
+            f"the loss of {type(model).__name__} changed between two calls on the same x "
+            f"({value!r}, then {runs[0][1]!r}): its forward is random (a VAE's sampled noise, "
+            f"dropout), so its gradient cannot be checked by finite differences. Fix the "
+            f"randomness for the check, e.g. a VAE's forward(x, eps=…) with one eps"
+        )
+    size, seconds = abs(value), min(t for t, _ in runs)  # each entry costs four evaluations
     model.backward(loss.backward())
     unbound = _unbound(model)
     if unbound:
         return unbound
     analytic = [(name, value, grad.copy()) for name, value, grad in model.parameters()]
-    return GradCheckReport(
-        compare("d" + name, grad, numerical_gradient(f, value, 1.0, h), tol, size)
-        for name, value, grad in analytic
-    )
+    picks = [_sample(value.size, entries, seed, i) for i, (_, value, _) in enumerate(analytic)]
+    checked = sum(value.size if pick is None else len(pick)
+                  for (_, value, _), pick in zip(analytic, picks))
+    total = sum(value.size for _, value, _ in analytic)
+    say = _progress(checked, 4 * checked * seconds, entries)
+    report = GradCheckReport()
+    for i, ((name, value, grad), pick) in enumerate(zip(analytic, picks), start=1):
+        numerical = numerical_gradient(f, value, 1.0, h, pick)
+        report.append(_compare_at("d" + name, grad, numerical, pick, tol, size))
+        say(f"check_model: d{name} done ({i} of {len(analytic)} gradients)")
+    if entries is not None and checked < total:
+        report.notes.append(
+            f"sampled: each gradient of more than {entries} entries was checked at {entries} of "
+            f"them (its first, its last and {max(entries - 2, 0)} drawn with seed {seed}), "
+            f"{checked:,} of the {total:,} in all; check_model(..., entries=None) checks every one"
+        )
+    return report
+
+
+def _timed(f: Callable[[], Any]) -> tuple[float, Any]:
+    """``(seconds, value)`` of one call of ``f``."""
+    start = time.perf_counter()
+    value = f()
+    return time.perf_counter() - start, value
+
+
+def _sample(size: int, entries: int | None, seed: int, i: int) -> np.ndarray | None:
+    """Flat indices of the entries of gradient ``i`` to check, or None for all of them.
+
+    The first and the last entry (where an off-by-one slice goes wrong), the rest drawn
+    without replacement from ``default_rng([seed, i])``: reproducible, and independent
+    from one gradient to the next.
+    """
+    if entries is None or size <= entries:
+        return None
+    ends = [0, size - 1][:entries]
+    inner = 1 + np.random.default_rng([seed, i]).choice(size - 2, entries - len(ends), replace=False)
+    return np.sort(np.concatenate([ends, inner])).astype(int)
+
+
+def _compare_at(name: str, analytic: np.ndarray, numerical: np.ndarray, entries: np.ndarray | None,
+                tol: float, size: float) -> GradientCheck:
+    """``compare`` on the checked ``entries`` only; the row names the full shape and index."""
+    if entries is None:
+        return compare(name, analytic, numerical, tol, size)
+    row = compare(name, analytic.ravel()[entries], numerical, tol, size)
+    row.shape = analytic.shape
+    if row.worst_index:
+        flat = int(entries[row.worst_index[0]])
+        row.worst_index = tuple(int(i) for i in np.unravel_index(flat, analytic.shape))
+    return row
+
+
+def _progress(checked: int, expected: float, entries: int | None) -> Callable[[str], None]:
+    """Say on stderr how long a check expected to take ``expected`` seconds will take.
+
+    Only for a check longer than ``PROGRESS_AFTER``; then the returned function reports
+    each finished gradient, and otherwise it says nothing.
+    """
+    if expected <= PROGRESS_AFTER:
+        return lambda line: None
+    sample = ("" if entries is not None else
+              f"; entries={ENTRIES} (the default) checks a seeded sample of each gradient instead")
+    minutes = f"{expected / 60:.1f} min" if expected >= 120 else f"{expected:.0f} s"
+    print(f"check_model: {checked:,} entries to check, four forward passes each: about "
+          f"{minutes}{sample}", file=sys.stderr, flush=True)
+    return lambda line: print(line, file=sys.stderr, flush=True)
 
 
 def _unbound(model: Any) -> GradCheckReport:

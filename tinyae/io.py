@@ -1,7 +1,9 @@
 """Save and load models as ``.npz``: the architecture as JSON, the weights as θ.
 
-The file holds two arrays: ``config`` (the JSON string of ``model.config()``) and
-``params`` (the flat parameter vector).  Nothing is pickled, so loading uses
+The file holds three arrays: ``config`` (the JSON string of ``model.config()``),
+``params`` (the flat parameter vector) and ``shapes`` (a JSON list of the shape of each
+parameter, in the order of ``params``).  Files of tinyae 0.1.0 have no ``shapes``, and
+older versions read only the first two, so files go both ways.  Nothing is pickled, so loading uses
 ``allow_pickle=False`` and cannot run code from the file.  ``config["class"]`` names the
 model's class, and ``MODELS`` maps that name to the function that rebuilds it.  Saving
 is atomic (``tinyae.files.atomic_write``): an interrupted save never leaves a
@@ -10,8 +12,13 @@ half-written model behind, nor destroys the previous one.
 ``load`` trusts nothing in the file.  A missing, empty, truncated or altered file (the
 archive's CRC-32 checks catch a single flipped byte), one that ``save`` did not write
 (a lone ``.npy``, a pickle), a config tinyae cannot rebuild or whose widths do not
-match the number of parameters, and NaN or infinite parameters all raise one
-exception type, ``ModelFileError``, naming the file, what is wrong and what to do.
+match the number of parameters, a config whose parameter shapes differ from those the
+parameters were saved with (another model's config with as many parameters: 6-4-6 and
+4-6-4 both have 58), and NaN or infinite parameters all raise one exception type,
+``ModelFileError``, naming the file, what is wrong and what to do.
+
+Names: ``save`` adds ``.npz`` to a name without it (in any case: ``Model.NPZ`` stays), and
+``load`` of a missing ``model`` reads the ``model.npz`` that ``save(m, "model")`` wrote.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from tinyae.files import atomic_write
+from tinyae.files import atomic_write, make_parent
 from tinyae.models.autoencoder import Autoencoder
 from tinyae.models.base import count_params, sequential_from_config
 from tinyae.models.vae import VAE
@@ -59,18 +66,19 @@ def save(model: Any, path: str | Path) -> Path:
     """Write ``model`` (architecture + weights) to ``path`` (``.npz`` added if missing), atomically.
 
     Refuses (``ModelFileError``) a model with NaN or infinite parameters, which ``load``
-    would refuse: the file already at ``path``, if any, is kept.
+    would refuse: the file already at ``path``, if any, is kept.  A path that cannot be
+    written raises the ``OSError`` of ``tinyae.files``, naming it.
     """
-    path = Path(path)
-    path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    path = npz_path(path)
     if problem := _non_finite(model):
         raise ModelFileError(path, f"not saved: {problem}, so the file could not be loaded; the "
                                    f"training diverged: find why with tinyae.doctor, then retrain")
     config = json.dumps(model.config())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shapes = json.dumps([list(np.shape(value)) for _, value, _ in model.parameters()])
+    make_parent(path)
 
     def write(file: BinaryIO) -> None:
-        np.savez(file, config=np.array(config), params=model.params)
+        np.savez(file, config=np.array(config), params=model.params, shapes=np.array(shapes))
 
     return atomic_write(path, write)
 
@@ -81,8 +89,8 @@ def load(path: str | Path) -> Any:
     Raises ``ModelFileError`` if the file is not a usable model file (see the module's
     docstring for the checks).
     """
-    path = Path(path)
-    config, params = _read(path)
+    path = _existing(Path(path))
+    config, params, shapes = _read(path)
     try:
         rebuild = _rebuilder(config)
         described = count_params(config)  # from the widths alone, before allocating anything
@@ -93,6 +101,8 @@ def load(path: str | Path) -> Any:
     if model is None:
         raise _unusable(path, f"its config describes {described:,} parameters but it holds "
                               f"{params.size:,}", DAMAGED)
+    if shapes is not None:
+        _check_shapes(path, model, shapes)
     with np.errstate(over="ignore"):  # a float64 too large for float32 becomes inf, refused below
         model.params[...] = params
     if problem := _non_finite(model):
@@ -119,13 +129,35 @@ def _rebuilder(config: Any) -> Callable[[dict[str, Any]], Any]:
     return MODELS[kind]
 
 
-def _read(path: Path) -> tuple[Any, np.ndarray]:
-    """The config (parsed JSON) and the flat parameter vector stored in ``path``."""
+def npz_path(path: str | Path) -> Path:
+    """``path`` with ``.npz`` added unless it ends so, in any case (``Model.NPZ`` stays)."""
+    path = Path(path)
+    if not path.name:
+        raise ValueError(f"save needs a file name, got the path {str(path)!r}: e.g. 'model.npz'")
+    return path if path.suffix.lower() == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _existing(path: Path) -> Path:
+    """``path``, or the ``.npz`` that ``save`` wrote for it when ``path`` itself does not exist."""
+    if path.exists() or not path.name or path.suffix.lower() == ".npz":
+        return path
+    written = npz_path(path)
+    return written if written.exists() else path
+
+
+def _read(path: Path) -> tuple[Any, np.ndarray, list[Any] | None]:
+    """The config (parsed JSON), the flat parameter vector and the shapes stored in ``path``.
+
+    The shapes are None in a file without them (one of tinyae 0.1.0).
+    """
     try:
         with open(path, "rb") as file:
             head = file.read(8)
     except OSError as error:
-        raise _unusable(path, f"cannot read it ({error.strerror})", "check the path") from None
+        where = "check the path"
+        if path.suffix.lower() != ".npz":
+            where += f" (save adds .npz to a name without it: neither {path} nor {npz_path(path)} exists)"
+        raise _unusable(path, f"cannot read it ({error.strerror})", where) from None
     if not head:
         raise _unusable(path, "it is empty (0 bytes)", DAMAGED)
     if head.startswith(PICKLE_MAGIC):
@@ -141,17 +173,19 @@ def _read(path: Path) -> tuple[Any, np.ndarray]:
                 raise _unusable(path, f"it holds the arrays {data.files}, not 'config' and "
                                       f"'params'", NOT_FROM_SAVE)
             config, params = data["config"], data["params"]
+            shapes = data["shapes"] if "shapes" in data.files else None
     except ModelFileError:
         raise
     except Exception as error:  # noqa: BLE001 (zipfile, zlib, NumPy's reader: each fails its way)
         if "allow_pickle" in str(error):  # NumPy refuses an object array: it would need unpickling
             raise _unusable(path, PICKLED, NOT_FROM_SAVE) from None
         raise _unusable(path, f"it is damaged ({type(error).__name__}: {error})", DAMAGED) from None
-    return _parsed(path, config, params)
+    return _parsed(path, config, params, shapes)
 
 
-def _parsed(path: Path, config: np.ndarray, params: np.ndarray) -> tuple[Any, np.ndarray]:
-    """The JSON in ``config`` and ``params``, after checking that both are what ``save`` writes."""
+def _parsed(path: Path, config: np.ndarray, params: np.ndarray,
+            shapes: np.ndarray | None) -> tuple[Any, np.ndarray, list[Any] | None]:
+    """The JSON in ``config`` and ``shapes``, and ``params``, once each is what ``save`` writes."""
     if config.ndim != 0 or config.dtype.kind != "U":
         raise _unusable(path, f"its config is a {config.dtype} array of shape {config.shape}, "
                               f"not a JSON string", NOT_FROM_SAVE)
@@ -159,9 +193,37 @@ def _parsed(path: Path, config: np.ndarray, params: np.ndarray) -> tuple[Any, np
         raise _unusable(path, f"its parameters are a {params.dtype} array of shape {params.shape}, "
                               f"not a flat vector of floats", NOT_FROM_SAVE)
     try:
-        return json.loads(str(config)), params
+        parsed = json.loads(str(config))
     except json.JSONDecodeError as error:
         raise _unusable(path, f"its config is not valid JSON ({error})", NOT_FROM_SAVE) from None
+    if shapes is None:
+        return parsed, params, None
+    try:
+        layout = json.loads(str(shapes)) if shapes.ndim == 0 and shapes.dtype.kind == "U" else None
+    except json.JSONDecodeError:
+        layout = None
+    if not (isinstance(layout, list) and all(isinstance(shape, list) and all(
+            isinstance(n, int) and n >= 0 for n in shape) for shape in layout)):
+        raise _unusable(path, "its list of parameter shapes is damaged", DAMAGED)
+    return parsed, params, layout
+
+
+def _check_shapes(path: Path, model: Any, saved: list[list[int]]) -> None:
+    """Refuse a config whose parameter shapes differ from those the parameters were saved with.
+
+    Equal counts are not enough: 6-4-6 and 4-6-4 both have 58 parameters, and the
+    first model's 58 numbers read as the second's would be a wrong model, silently.
+    """
+    named = [(name, tuple(np.shape(value))) for name, value, _ in model.parameters()]
+    if [shape for _, shape in named] == [tuple(shape) for shape in saved]:
+        return
+    pairs = [f"{name} {shape} (saved as {tuple(old)})"
+             for (name, shape), old in zip(named, saved) if shape != tuple(old)]
+    pairs += [f"{len(saved)} parameter arrays saved, {len(named)} in the config"] * (
+        len(named) != len(saved))
+    raise _unusable(path, f"its config and its parameters come from different models, both of "
+                          f"{model.n_params:,} numbers: the config gives {'; '.join(pairs[:3])}",
+                    "save the model again (tinyae.save writes both together), or use a copy")
 
 
 def _non_finite(model: Any) -> str | None:

@@ -5,6 +5,11 @@ follows): ``forward(x)`` computes the output and caches what ``backward(dout)`` 
 ``backward`` adds the parameter gradients into ``dW``, ``db`` and returns ∂L/∂x.
 
 Shapes: a batch is a 2-D array ``x`` of shape ``(N, D)``, one row per sample.
+
+Every ``forward`` and ``apply`` first passes its input through ``layer_input``
+(``tinyae.safeguards``): a layer used on its own reads x as a model does (uint8 pixels
+scaled to [0, 1], a list of rows converted, complex numbers and other integers refused),
+so the maths below only ever sees real floats.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from tinyae.checks import as_generator
 from tinyae.init import get_initializer
 from tinyae.layer_base import Layer, ShapeError
 from tinyae.registry import lookup
+from tinyae.safeguards import layer_input, out_of_memory
 
 
 class Dense(Layer):
@@ -56,9 +63,14 @@ class Dense(Layer):
         self.initializer = get_initializer(init)
         self.compute_dx = True
         self.explicit_rng = rng is not None
-        self.reset_parameters(np.random.default_rng(0 if rng is None else rng))
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
+        generator = as_generator("Dense", "rng", 0 if rng is None else rng)
+        try:
+            self.reset_parameters(generator)
+            self.dW = np.zeros_like(self.W)
+            self.db = np.zeros_like(self.b)
+        except MemoryError:
+            raise out_of_memory(f"Dense({self.n_in}, {self.n_out})", 2 * (n_in * n_out + n_out),
+                                np.dtype(np.float64), "its weights and their gradients") from None
 
     def reset_parameters(self, rng: np.random.Generator) -> None:
         """Draw ``W`` with the layer's initialiser and set ``b`` to 0.
@@ -71,6 +83,7 @@ class Dense(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """``x @ W + b`` for ``x`` of shape ``(N, n_in)``."""
+        x = layer_input(x, self, self.W.dtype)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ShapeError(
                 f"{self!r} expects input of shape (N, {self.n_in}), got {x.shape}; "
@@ -82,8 +95,8 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x @ W + b``, caching ``x`` for ``dW = xᵀ @ dout``."""
-        self.x = x
-        return self.apply(x)
+        self.x = layer_input(x, self, self.W.dtype)  # the x backward's dW = xᵀ @ dout needs
+        return self.apply(self.x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """Accumulate ``dW += xᵀ @ dout``, ``db += Σ dout``; return ``dout @ Wᵀ``."""
@@ -138,11 +151,11 @@ class Sigmoid(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """σ(x), elementwise."""
-        return sigmoid(x)
+        return sigmoid(layer_input(x, self))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """σ(x), caching the output p (the derivative needs only p)."""
-        self.p = sigmoid(x)
+        self.p = self.apply(x)
         return self.p
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -158,11 +171,11 @@ class Tanh(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """tanh(x), elementwise."""
-        return np.tanh(x)
+        return np.tanh(layer_input(x, self))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """tanh(x), caching the output."""
-        self.out = np.tanh(x)
+        self.out = self.apply(x)
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -183,10 +196,11 @@ class ReLU(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """max(x, 0), elementwise."""
-        return np.maximum(x, 0)
+        return np.maximum(layer_input(x, self), 0)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """max(x, 0), caching the mask x > 0."""
+        x = layer_input(x, self)
         self.mask = x > 0
         return np.maximum(x, 0)
 
@@ -201,7 +215,7 @@ class Identity(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x itself."""
-        return x
+        return layer_input(x, self)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout itself."""
@@ -234,11 +248,11 @@ class Softmax(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """softmax(x) over each row."""
-        return softmax(x)
+        return softmax(layer_input(x, self))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """softmax(x), caching the output."""
-        self.out = softmax(x)
+        self.out = self.apply(x)
         return self.out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -285,6 +299,7 @@ class Standardize(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """``(x − mu) / sigma`` per row, recording ``mu`` and ``sigma``."""
+        x = layer_input(x, self)
         self.mu = x.mean(axis=1, keepdims=True)
         self.sigma = np.sqrt(x.var(axis=1, keepdims=True) + self.eps)
         return (x - self.mu) / self.sigma
@@ -322,7 +337,7 @@ class Destandardize(Layer):
 
     def forward(self, h: np.ndarray) -> np.ndarray:
         """``h · sigma + mu``."""
-        return h * self.source.sigma + self.source.mu
+        return layer_input(h, self) * self.source.sigma + self.source.mu
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """``dout · sigma``."""

@@ -20,7 +20,9 @@ once, in ``_scale``, and the gradient is multiplied by the same factor.
 
 What a loss refuses, and why: p and y must be real-valued batches of one shape
 ``(N, D)`` with N, D ≥ 1 (a mean over no samples is 0/0); targets must be finite (a NaN
-target is bad data that no learning rate can fix).  A non-finite *prediction* is not
+target is bad data that no learning rate can fix).  Their types follow the rule of the
+whole package (``tinyae.safeguards.loss_arrays``): uint8 pixels are scaled to [0, 1],
+other integers refused, float16 computed in float32.  A non-finite *prediction* is not
 refused: its loss is NaN or inf, which ``fit`` reports as a diverging run.
 """
 
@@ -33,6 +35,7 @@ import numpy as np
 from tinyae.checks import describe_rows, non_finite_rows, real_number
 from tinyae.layers import ShapeError, sigmoid
 from tinyae.registry import lookup
+from tinyae.safeguards import loss_arrays
 
 REDUCTIONS = ("mean", "sum", "batchmean")
 EPS = 1e-7  # BCE clips p to [EPS, 1 − EPS]: Keras' value; −log EPS ≈ 16.1 caps one element's loss
@@ -68,14 +71,10 @@ class Loss:
         return {"sum": 1.0, "mean": 1.0 / n_elements, "batchmean": 1.0 / n_samples}[self.reduction]
 
     def _check(self, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(p, y)`` as arrays, or a clear error: real numbers, one shape (N, D), N·D ≥ 1."""
+        """``(p, y)`` as float arrays, or a clear error: real numbers, one shape (N, D), N·D ≥ 1."""
         self.scale = None  # a refused batch must not leave the previous one's gradient behind
         name = type(self).__name__
-        p, y = np.asarray(p), np.asarray(y)
-        for what, a in (("prediction p", p), ("target y", y)):
-            if a.dtype.kind not in "fiub":
-                raise TypeError(f"{name}: {what} must hold real numbers, got dtype {a.dtype}; "
-                                "convert it with np.asarray(..., dtype=np.float32)")
+        p, y = loss_arrays(name, p, y)
         if p.shape != y.shape:
             raise ShapeError(
                 f"{name}: prediction p has shape {p.shape} but target y has shape {y.shape}; "
@@ -278,8 +277,10 @@ def _check_eps(eps: float, dtype: np.dtype | None = None) -> float:
         why = (f"1 − eps rounds to 1 in {precision.name}, so a prediction of exactly 0 or 1 "
                "gives log 0: an infinite or NaN loss")
     where = "" if dtype is None else f" with {precision.name} predictions"
-    raise ValueError(f"BCE(eps={eps:g}){where}: eps must be in [{low:.2g}, {high:g}]; {why}. "
-                     f"Use the default eps={EPS:g}")
+    # Advise a value that works here: the default, unless it is the one that failed.
+    fix = (f"Use the default eps={EPS:g}" if low <= EPS <= high else
+           f"Use eps={low:.2g} or more, or predictions in float32 or float64")
+    raise ValueError(f"BCE(eps={eps:g}){where}: eps must be in [{low:.2g}, {high:g}]; {why}. {fix}")
 
 
 LOSSES: dict[str, type[Loss]] = {"mse": MSE, "bce": BCE, "bce_logits": BCEWithLogits}

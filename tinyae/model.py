@@ -21,7 +21,10 @@ an assignment either safe or loud:
   raises ``ShapeError``;
 * for a layer object of any other class, ``forward`` and ``predict`` check that each
   parameter and gradient still *is* its view, and raise ``DetachedParameterError``
-  (which layer, which name, how to fix it) the next time the model runs.
+  (which layer, which name, how to fix it) the next time the model runs;
+* the same holds one level up: assigning ``model.params = saved`` (or ``model.grads``)
+  writes the values into the vectors (``FlatVector``), so the layers, the optimizer and
+  ``save`` keep seeing one θ.
 
 ``bind_parameters`` records each layer's views on the layer itself (``layer._views``),
 so composite models that bind the layers of their parts into one vector
@@ -41,13 +44,15 @@ A layer holds one ``W``, so it can be a view into one θ only.  Hence:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from tinyae.checks import as_generator
 from tinyae.layers import Dense, Layer, ShapeError
-from tinyae.safeguards import check_batch, check_count
+from tinyae.losses import Loss
+from tinyae.safeguards import check_batch, check_count, gigabytes
 from tinyae.text import format_table
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -79,7 +84,15 @@ def bind_parameters(layers: Iterable[Layer], dtype: np.dtype) -> tuple[np.ndarra
     layers = list(layers)
     _check_distinct(layers)
     total = sum(np.size(getattr(layer, name)) for layer in layers for name in layer.param_names)
-    params, grads = np.empty(total, dtype), np.zeros(total, dtype)
+    try:
+        params, grads = np.empty(total, dtype), np.zeros(total, dtype)
+    except MemoryError:
+        raise MemoryError(
+            f"this network needs {gigabytes(2 * total * dtype.itemsize)} GB for its {total:,} "
+            f"parameters and their gradients ({dtype}, {dtype.itemsize} bytes each), and "
+            f"training adds the optimizer's state (Adam: as much again), more than this machine "
+            f"could allocate: use fewer or narrower layers (a smaller --arch)"
+        ) from None
     start = 0
     for layer in layers:
         views = {}
@@ -169,6 +182,64 @@ def _detached_message(index: int, layer: Any, name: str) -> str:
     )
 
 
+class FlatVector:
+    """The attribute ``model.params`` (or ``model.grads``): the flat vector the layers' views live in.
+
+    Reading it gives the vector itself.  Assigning to it writes the values into that
+    vector, ``model.params = saved`` doing what ``model.params[...] = saved`` does: the
+    layers' ``W`` and ``b`` are views into this one vector and would not follow a new
+    one, so rebinding the name would leave the optimizer and ``save`` with numbers that
+    no layer reads, and training would move nothing, silently.  A value of another
+    shape is refused (``ShapeError``).
+
+    The name is rebound in two cases only: the first assignment (the model's own
+    ``__init__``), and a vector in which the layers' views already live — a composite
+    model that bound the layers of its parts into one θ hands each part its slice.
+    ``layers_of(model)`` gives the layers whose views are compared.
+    """
+
+    def __init__(self, layers_of: Callable[[Any], Sequence[Any]] = lambda model: model.layers
+                 ) -> None:
+        self.layers_of = layers_of
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, "_" + name
+
+    def __get__(self, model: Any, owner: type | None = None) -> Any:
+        if model is None:
+            return self
+        try:
+            return vars(model)[self.slot]
+        except KeyError:
+            raise AttributeError(f"{type(model).__name__} has no {self.name} yet") from None
+
+    def __set__(self, model: Any, value: Any) -> None:
+        current = vars(model).get(self.slot)
+        if current is None or value is current or self._holds_views(model, value):
+            vars(model)[self.slot] = value
+            return
+        if np.shape(value) != current.shape:
+            raise ShapeError(
+                f"{type(model).__name__}.{self.name} is a vector of shape {current.shape} (every "
+                f"layer's parameters, flattened), so it cannot take a value of shape "
+                f"{np.shape(value)}; assign a vector of the same model's architecture, e.g. a copy "
+                f"saved with model.{self.name}.copy()"
+            )
+        current[...] = value  # into θ, where the layers' views read it
+
+    def _holds_views(self, model: Any, value: Any) -> bool:
+        """True if ``value`` is the vector the layers' first view of this kind starts."""
+        if not isinstance(value, np.ndarray):
+            return False
+        prefix = "" if self.name == "params" else "d"
+        for layer in self.layers_of(model):
+            views, names = getattr(layer, "_views", None), getattr(layer, "param_names", ())
+            if views and names:
+                view = views[prefix + names[0]]
+                return bool(view.size) and view.ctypes.data == value.ctypes.data
+        return False
+
+
 class Sequential:
     """A stack of layers: ``out = layer_L(… layer_2(layer_1(x)))``.
 
@@ -189,6 +260,9 @@ class Sequential:
     Shapes: ``forward(x)`` maps ``(N, n_in) → (N, n_out)``.
     """
 
+    params = FlatVector()  # θ: assigning writes into it (see FlatVector)
+    grads = FlatVector()
+
     def __init__(
         self,
         layers: Sequence[Layer],
@@ -200,7 +274,7 @@ class Sequential:
         self.dtype = float_dtype(dtype)
         self.seed = seed
         self.widths = _widths(self.layers)
-        rng = np.random.default_rng(0 if seed is None else seed)
+        rng = as_generator("Sequential", "seed", 0 if seed is None else seed)
         for layer in self.layers:
             # A layer belongs to the last model built from it: redraw into fresh arrays,
             # not into the views of an earlier model's θ.
@@ -319,6 +393,11 @@ def _layer_list(layers: Any) -> list[Any]:
         if isinstance(layer, type):
             raise TypeError(f"layer {i} is the class {layer.__name__}, not a layer: "
                             f"write {layer.__name__}(…) to make one")
+        if isinstance(layer, Loss):
+            name = type(layer).__name__
+            raise TypeError(f"layer {i} is {layer!r}, a loss, not a layer: a model ends with its "
+                            f"output activation (e.g. Sigmoid()), and the loss goes to fit: "
+                            f"fit(model, x, loss={name}(), …)")
         if not all(callable(getattr(layer, method, None)) for method in ("forward", "backward")):
             raise TypeError(f"layer {i} is {layer!r}, which has no forward and backward methods: "
                             f"use a tinyae layer or a subclass of tinyae.Layer")

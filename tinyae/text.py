@@ -1,7 +1,16 @@
-"""Plain-text tables: ``Sequential.summary``, the gradient-check report, experiment results."""
+"""Plain-text tables (``Sequential.summary``, the gradient-check report, experiment results),
+and plain characters for a terminal that cannot print tinyae's mathematics.
+
+tinyae prints "−", "β", "≥", "ρ̂"…  A terminal whose encoding lacks them (Windows' cp1252,
+``PYTHONIOENCODING=ascii``) would raise ``UnicodeEncodeError`` in the middle of a run.
+The codec error handler ``PLAIN_ERRORS`` prints each one as plain ASCII instead ("-",
+"beta", ">=", "rho^"), and anything else as its ``\\uXXXX`` code; the command line
+installs it on stdout and stderr (``tinyae.cli``).
+"""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,3 +64,28 @@ def format_table(rows: Sequence[Sequence[Any] | Mapping[str, Any]],
     if rule:
         text.insert(1, "-" * len(text[0]))
     return "\n".join(text)
+
+
+PLAIN_ERRORS = "tinyae-plain"  # the codec error handler's name: stream.reconfigure(errors=PLAIN_ERRORS)
+PLAIN = {
+    "−": "-", "–": "-", "—": "--", "·": "*", "×": "x", "÷": "/", "±": "+/-", "…": "...",
+    "≥": ">=", "≤": "<=", "≈": "~", "≠": "!=", "≪": "<<", "→": "->", "←": "<-", "▶": ">", "─": "-",
+    "β": "beta", "ρ": "rho", "σ": "sigma", "θ": "theta", "ε": "eps", "λ": "lambda", "μ": "mu",
+    "τ": "tau", "π": "pi", "δ": "delta", "Δ": "Delta", "Σ": "sum", "Φ": "Phi", "∂": "d", "√": "sqrt",
+    "‖": "||", "²": "^2", "½": "1/2", "ᵀ": "^T", "ⱼ": "_j", "ᵢ": "_i", "ₙ": "_n", "₀": "_0", "₁": "_1",
+    "₂": "_2", "\u0302": "^", "\u0303": "~", "\u0304": "-", "′": "'", "✓": "ok", "✗": "x", "ℓ": "l",
+    "∈": "in", "⊙": "*",
+}
+
+
+def plain_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: what the encoding lacks, as ``PLAIN``'s ASCII (else ``\\uXXXX``)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start:error.end]
+    plain = "".join(PLAIN.get(char, char.encode("ascii", "backslashreplace").decode("ascii"))
+                    for char in bad)
+    return plain, error.end
+
+
+codecs.register_error(PLAIN_ERRORS, plain_fallback)

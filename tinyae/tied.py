@@ -29,6 +29,7 @@ import numpy as np
 
 from tinyae.layer_base import Layer, ShapeError
 from tinyae.layers import Dense
+from tinyae.safeguards import layer_input
 
 
 class TiedDense(Layer):
@@ -63,6 +64,7 @@ class TiedDense(Layer):
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """``x @ Wᵀ + b`` for ``x`` of shape ``(N, dense.n_out)``."""
+        x = layer_input(x, self, self.dense.W.dtype)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ShapeError(f"{self!r} expects input of shape (N, {self.n_in}), got {x.shape}")
         out = x @ self.dense.W.T
@@ -71,8 +73,8 @@ class TiedDense(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x @ Wᵀ + b``, caching ``x`` for the gradient of W."""
-        self.x = x
-        return self.apply(x)
+        self.x = layer_input(x, self, self.dense.W.dtype)
+        return self.apply(self.x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Add ``doutᵀ @ x`` into the encoder's ``dW``, accumulate ``db``; return ``dout @ W``."""

@@ -32,6 +32,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tinyae.losses import Loss
+from tinyae.models.vae import ReductionWarning
 from tinyae.optim import Optimizer
 from tinyae.safeguards import (
     FirstLoss,
@@ -53,6 +55,7 @@ from tinyae.safeguards import (
 )
 
 REDRAW_SECONDS = 0.25  # a terminal's live progress line is redrawn at most this often
+EVALUATE_BATCH = 1000  # evaluate's batches: only memory limits them, nothing is updated
 NOISE_STREAM = 1  # input noise draws from default_rng([seed, NOISE_STREAM]), apart from shuffling
 
 
@@ -97,15 +100,31 @@ class History(dict):
         return len(self.get("loss", []))
 
     def save(self, path: str | Path) -> None:
-        """Write the history as JSON (``.json``) or as CSV with one row per epoch (``.csv``)."""
+        """Write the history as JSON (``.json``) or as CSV with one row per epoch (``.csv``).
+
+        The suffix chooses the format, in any case (``history.JSON`` is JSON); any other
+        suffix is refused rather than guessed, since a CSV named ``.txt`` or ``.JSON``
+        would not read back as the reader expects.  A file the system will not write
+        raises ``OSError`` naming it (a full disk or ``ulimit -f`` names no file itself).
+        """
         path = Path(path)
-        if path.suffix == ".json":
-            path.write_text(json.dumps(self, indent=1))
-            return
-        keys = [key for key, values in self.items() if len(values) == self.epochs]
-        rows = [",".join(["epoch", *keys])]
-        rows += [",".join([str(e + 1), *(repr(self[k][e]) for k in keys)]) for e in range(self.epochs)]
-        path.write_text("\n".join(rows) + "\n")
+        kind = path.suffix.lower()
+        if kind not in (".json", ".csv"):
+            raise ValueError(f"History.save({str(path)!r}): the name must end in .json or .csv, "
+                             f"which chooses the format; got {path.suffix or 'no suffix'!r}")
+        if kind == ".json":
+            text = json.dumps(self, indent=1)
+        else:
+            keys = [key for key, values in self.items() if len(values) == self.epochs]
+            rows = [",".join(["epoch", *keys])]
+            rows += [",".join([str(e + 1), *(repr(self[k][e]) for k in keys)])
+                     for e in range(self.epochs)]
+            text = "\n".join(rows) + "\n"
+        try:
+            path.write_text(text)
+        except OSError as error:
+            raise OSError(error.errno, f"cannot write the history to {path}: "
+                                       f"{error.strerror or error}") from error
 
 
 class Callback:
@@ -137,14 +156,26 @@ class EpochHook(Callback):
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
-    With ``restore_best`` the parameters of the best epoch are put back at the end.
+    An epoch improves when ``record[monitor] < best − min_delta`` (lower is better).
+    With ``restore_best`` the parameters of the best epoch are put back when it stops.
+
+    The settings are checked here, not at the end of the first epoch.  Each ``fit``
+    starts the count afresh (``on_train_begin``): the same object given to a second
+    model (or a second run) must not compare its losses with the first run's best, nor
+    put the first run's weights into it.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
                  restore_best: bool = True) -> None:
-        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        _check_early_stopping(monitor, patience, min_delta, restore_best)
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
         self.restore_best = restore_best
+        self.on_train_begin(None)
+
+    def on_train_begin(self, model: Any) -> None:
+        """Forget any earlier run: no best value, no saved parameters, no waiting, no stop."""
         self.best, self.best_params, self.wait = math.inf, None, 0
+        self.stop_training = False
 
     def on_epoch_end(self, model: Any, epoch: int, record: dict[str, float]) -> None:
         """Track the best value; stop after ``patience`` epochs without improvement."""
@@ -160,6 +191,26 @@ class EarlyStopping(Callback):
             self.stop_training = True
             if self.best_params is not None:
                 model.params[...] = self.best_params
+
+
+def _check_early_stopping(monitor: Any, patience: Any, min_delta: Any, restore_best: Any) -> None:
+    """Raise a clear error for a setting of ``EarlyStopping`` that would fail only after an epoch."""
+    if not isinstance(monitor, str):
+        raise TypeError(f"EarlyStopping: monitor must be the name of a number in the epoch's record, "
+                        f"e.g. 'val_loss' or 'loss'; got {monitor!r}")
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)):
+        raise TypeError(f"EarlyStopping: patience must be a whole number of epochs, got {patience!r}; "
+                        "e.g. patience=3")
+    if patience < 0:
+        raise ValueError(f"EarlyStopping: patience must be ≥ 0 epochs, got {patience}")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float, np.integer, np.floating)):
+        raise TypeError(f"EarlyStopping: min_delta must be a number (the smallest drop that counts "
+                        f"as an improvement), got {min_delta!r}")
+    if not (math.isfinite(min_delta) and min_delta >= 0):
+        raise ValueError(f"EarlyStopping: min_delta must be a finite number ≥ 0, got {min_delta}; "
+                         "a negative one would count a worse epoch as an improvement")
+    if not isinstance(restore_best, (bool, np.bool_)):
+        raise TypeError(f"EarlyStopping: restore_best must be True or False, got {restore_best!r}")
 
 
 def batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
@@ -181,15 +232,23 @@ def loss_terms(model: Any, loss: Loss, p: np.ndarray, y: np.ndarray) -> dict[str
 
 
 def evaluate(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None = None,
-             batch_size: int = 1000, metrics: dict[str, Loss] | None = None) -> dict[str, float]:
+             batch_size: int = EVALUATE_BATCH, metrics: dict[str, Loss] | None = None
+             ) -> dict[str, float]:
     """Mean loss terms (and metrics) over ``x`` in batches, without training.
 
     ``x (N, D_in)``, ``y (N, D_out)`` (default ``x``), checked as ``fit`` checks them.
     Returns e.g. ``{"loss": …}`` or, for a VAE, ``{"loss": …, "recon": …, "kl": …}``.
     """
-    check_data(x, y)
+    check_data(x, y, dtype=getattr(model, "dtype", np.float32))
     check_count("batch_size", batch_size)
     check_fit_objects(loss, metrics=metrics)
+    warn_mismatched_reductions(model, loss, batch_size)
+    return _evaluate(model, loss, x, y, batch_size, metrics)
+
+
+def _evaluate(model: Any, loss: Loss, x: np.ndarray, y: np.ndarray | None, batch_size: int,
+              metrics: dict[str, Loss] | None) -> dict[str, float]:
+    """``evaluate`` on arguments already checked (``fit``'s validation, once per epoch)."""
     totals: dict[str, float] = {}
     for idx in batches(len(x), batch_size, rng=None):
         xb = as_float_batch(x[idx], model.dtype)
@@ -240,9 +299,16 @@ def fit(
 
     ``verbose`` prints one line per epoch; on a terminal, while the epoch runs, that line
     shows batch i/n, the time, the ETA and the running loss, redrawn in place.
+
+    Before the first step, besides the data: a callback that sets another optimizer's
+    rate (a ``LearningRateSchedule`` given a second ``Adam``) is refused with ValueError,
+    and a VAE whose KL is reduced unlike the loss gets a ``ReductionWarning``.
     """
-    check_fit_arguments(x, y, epochs, batch_size, validation_data, seed)
+    check_fit_arguments(x, y, epochs, batch_size, validation_data, seed,
+                        dtype=getattr(model, "dtype", np.float32))
     check_fit_objects(loss, optimizer, metrics, callbacks)
+    check_callback_optimizers(callbacks, optimizer)
+    warn_mismatched_reductions(model, loss, batch_size)
     history, progress = History(), _Progress(verbose)
     try:
         _train(model, x, y, history, progress, loss=loss, optimizer=optimizer, epochs=epochs,
@@ -253,6 +319,37 @@ def fit(
         error.history = history  # type: ignore[attr-defined]
         raise
     return history
+
+
+def check_callback_optimizers(callbacks: Sequence[Callback], optimizer: Optimizer) -> None:
+    """Refuse a callback that changes another optimizer than the one ``fit`` steps with.
+
+    A ``LearningRateSchedule`` holds the optimizer whose ``lr`` it sets.  Given a second
+    ``Adam(1e-2)``, it would set that one's rate and record it in ``history["lr"]``, while
+    every step used fit's unchanged rate: a history that lies.  So before the first step.
+    """
+    for callback in callbacks:
+        target = getattr(callback, "optimizer", None)
+        if target is not None and target is not optimizer:
+            raise ValueError(
+                f"{type(callback).__name__} sets the learning rate of {target!r}, but fit trains with "
+                f"another optimizer, {optimizer!r}: the rates it records would never be used. Give "
+                "it the optimizer that fit uses: opt = Adam(1e-3); fit(..., optimizer=opt, "
+                "callbacks=[LearningRateSchedule(opt, schedule)])")
+
+
+def warn_mismatched_reductions(model: Any, loss: Loss, batch_size: int) -> None:
+    """Warn (``ReductionWarning``, once per call) when the loss and the model's own terms disagree.
+
+    A model with terms of its own (the VAE's KL) says, through ``reduction_mismatch``, when
+    the loss's reduction gives them another weight than the one it was built with — a
+    per-pixel reconstruction with a per-sample KL is β ≈ 784 without a word.  A warning,
+    not an error: tutorial 6 mixes them on purpose to show the effect.
+    """
+    mismatch = getattr(model, "reduction_mismatch", None)
+    message = mismatch(loss, batch_size) if mismatch is not None else None
+    if message:
+        warnings.warn(message, ReductionWarning, stacklevel=3)  # at the user's fit or evaluate
 
 
 def _train(model: Any, x: np.ndarray, y: np.ndarray | None, history: History,
@@ -324,8 +421,8 @@ def _corruption(noise: Any, seed: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _validate(model: Any, loss: Loss, data: Any, metrics: dict[str, Loss] | None) -> dict[str, float]:
-    x_val, y_val = split_validation(data)
-    terms = evaluate(model, loss, x_val, y_val, metrics=metrics)
+    x_val, y_val = split_validation(data)  # checked by fit before the first epoch
+    terms = _evaluate(model, loss, x_val, y_val, EVALUATE_BATCH, metrics)
     return {f"val_{key}": value for key, value in terms.items()}
 
 
@@ -357,7 +454,7 @@ class _Progress:
     """
 
     def __init__(self, verbose: bool) -> None:
-        self.verbose, self.live = verbose, verbose and sys.stdout.isatty()
+        self.verbose, self.live = verbose, verbose and _is_terminal(sys.stdout)
         self.width, self.drawn_at = 0, -math.inf
 
     def due(self) -> bool:
@@ -382,3 +479,12 @@ class _Progress:
         if self.width:
             print(file=sys.stdout, flush=True)
             self.width = 0
+
+
+def _is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is an open terminal.  ``tinyae train >&-`` leaves ``sys.stdout`` None
+    (then ``print`` prints nothing), a closed file raises on ``isatty``: neither is a terminal."""
+    try:
+        return stream is not None and bool(stream.isatty())
+    except (ValueError, OSError, AttributeError):
+        return False

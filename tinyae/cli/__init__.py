@@ -17,14 +17,18 @@ interrupted with Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import NoReturn
 
 from tinyae.cli import doctor, experiment, train, workbook
-from tinyae.cli.errors import UsageError, bug_line
+from tinyae.cli.errors import NetworkTooLarge, UsageError, bug_line
 from tinyae.cli.options import positive_int
 from tinyae.datasets import DataError
+from tinyae.text import PLAIN_ERRORS
 from tinyae.train import TrainingError
 
 # How a subcommand's user gets the data when it is missing; ``experiment`` words its own.
@@ -73,10 +77,52 @@ def main(argv: list[str] | None = None) -> int:
 
     Errors end as a ``tinyae: error: …`` line on stderr: a value or file the command
     named that tinyae refuses (``UsageError``) exits 2; a loss that became NaN, missing
-    data (whose message goes on to say how to get it) or a file the system would not
-    write exits 1; Ctrl-C exits 130.  Anything else is a bug in tinyae: its traceback is
-    printed, then a line asking for a report, and the status is 1.
+    data (whose message goes on to say how to get it), a file the system would not
+    write or memory it would not give exits 1; Ctrl-C exits 130.  Anything else is a bug
+    in tinyae: its traceback is printed, then a line asking for a report, and the status is 1.
+    What is printed reaches the user whatever the terminal (``printable_streams``).
     """
+    with printable_streams():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def printable_streams() -> Iterator[None]:
+    """Make stdout and stderr print anything tinyae prints, for the block; then put them back.
+
+    * A terminal whose encoding lacks "−" or "β" (cp1252, ascii) gets plain characters
+      instead (``tinyae.text.PLAIN_ERRORS``), not a ``UnicodeEncodeError`` before the files
+      are written.
+    * A closed stdout (``tinyae train >&-``: Python's ``sys.stdout`` is None) sends what
+      would go there to stderr, said in a note: the results and the files written are not
+      lost.  With both closed, nothing is printed and the run still writes its files.
+    """
+    saved = sys.stdout, sys.stderr
+    errors = {}
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (closed below)
+    if sys.stdout is None:
+        sys.stdout = sys.stderr
+        print("tinyae: standard output is closed: printing the results on standard error",
+              file=sys.stderr)
+    for stream in {id(s): s for s in (sys.stdout, sys.stderr)}.values():
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", None) in ("strict",
+                                                                                 "backslashreplace"):
+            errors[stream] = stream.errors
+            stream.reconfigure(errors=PLAIN_ERRORS)
+    try:
+        yield
+    finally:
+        for stream, error_handler in errors.items():
+            with contextlib.suppress(ValueError, OSError):  # a stream closed meanwhile
+                stream.reconfigure(errors=error_handler)
+        if saved[1] is None:
+            sys.stderr.close()
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: list[str] | None) -> int:
+    """``main`` on streams that can print everything."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -94,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{error}\nOn the command line: {hint}", 1)
     except (TrainingError, OSError) as error:  # OSError: the system refused to read or write
         return _fail(error, 1)
+    except NetworkTooLarge as error:  # the model's parameters alone: the message names --arch
+        return _fail(error, 1)
+    except MemoryError as error:  # the system refused the memory: the command asked too much
+        return _fail(f"out of memory: {error or 'the system refused to allocate an array'}; try a "
+                     "smaller --batch-size or narrower --arch", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except Exception:  # noqa: BLE001 (on purpose: whatever is left is a bug in tinyae)

@@ -13,8 +13,8 @@ from typing import Any
 
 from tinyae.cli.errors import check_folder, user_values
 from tinyae.cli.options import (
-    MODELS,
     add_common_flags,
+    build_model,
     check_fits_mnist,
     load_data,
     make_loss,
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             model, optimizer = load(args.model_file), None
         else:
             check_fits_mnist(args)
-            model, optimizer = MODELS[args.model](args), make_optimizer(args)
+            model, optimizer = build_model(args), make_optimizer(args)
         loss = make_loss(args)
     data = load_data(args)
     findings = doctor(model, loss, data.x_train[: args.limit or 512],

@@ -27,6 +27,11 @@ class UsageError(Exception):
     """The command line asked for something tinyae refuses; the message says what and how to fix it."""
 
 
+class NetworkTooLarge(MemoryError):
+    """The network the flags describe needs more memory than the system gave; the message says
+    which flag, how many parameters and how many GB."""
+
+
 @contextlib.contextmanager
 def user_values() -> Iterator[None]:
     """Report a ValueError raised in this block as a :class:`UsageError`.

@@ -7,6 +7,7 @@ from typing import Any
 
 from tinyae.cli.errors import check_folder
 from tinyae.cli.options import seed_int
+from tinyae.cli.output import check_out_name, note_backend
 from tinyae.experiments import EXPERIMENTS, run_experiment
 
 EXPERIMENT_EXAMPLES = """\
@@ -50,6 +51,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the experiment, then list the figures it wrote."""
     check_folder(args.data_dir, "--data-dir")
+    check_out_name(args.out)
+    note_backend()  # before the training, not when the figures are drawn
     result = run_experiment(args.name, full=args.full, data_dir=args.data_dir, out=args.out,
                             quick=args.quick, seed=args.seed)
     for path in result.figures:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from tinyae.cli.errors import NetworkTooLarge
 from tinyae.datasets import MNIST, load_mnist
 from tinyae.datasets.mnist import NAMES as DATASETS
 from tinyae.layers import ACTIVATIONS
@@ -165,6 +166,22 @@ def build_vae(args: argparse.Namespace) -> VAE:
 MODELS: dict[str, Callable[[argparse.Namespace], Any]] = {"ae": build_autoencoder, "vae": build_vae}
 
 
+def build_model(args: argparse.Namespace) -> Any:
+    """The ``--model`` of the flags; a network too large for the memory is said with its size.
+
+    NumPy's MemoryError names an array's shape; the user chose widths, so the message
+    names the ``--arch`` and what its parameters need.
+    """
+    try:
+        return MODELS[args.model](args)
+    except MemoryError:
+        n = count_parameters(args)
+        raise NetworkTooLarge(
+            f"out of memory: --arch {arch_of(args)} has {n:,} parameters, {n * 4 / 1e9:,.1f} GB as "
+            f"float32 and about 4 times that to train (gradients, Adam's two moments), more than "
+            f"this machine could give; choose narrower layers") from None
+
+
 # --- flags shared by the subcommands that train ------------------------------------------
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
@@ -306,6 +323,23 @@ def check_vae_arch(args: argparse.Namespace) -> None:
     if latent >= MNIST_PIXELS:
         raise ValueError(f"--latent {latent} must be smaller than the {MNIST_PIXELS} pixels of an "
                          f"image: the code is there to compress it, e.g. --latent 20")
+
+
+def count_parameters(args: argparse.Namespace) -> int:
+    """The number of weights and biases of the ``--model`` the flags describe, without building it.
+
+    A Dense layer a → b has a·b + b; a tied decoder layer only its b (it reuses Wᵀ).  A
+    VAE's encoder ends with 2·J outputs ([mu | log_var]); its decoder mirrors the
+    encoder, from J.
+    """
+    widths = [int(width) for width in arch_of(args).split("-")]
+    if args.model == "vae":
+        encoder = list(zip(widths[:-1], widths[1:-1] + [2 * widths[-1]]))
+        decoder = [(b, a) for a, b in reversed(list(zip(widths, widths[1:])))]
+        return sum(a * b + b for a, b in encoder + decoder)
+    layers = list(zip(widths, widths[1:]))
+    tied = len(layers) // 2 if args.tied else len(layers)  # from here on, biases only
+    return sum(a * b * (i < tied) + b for i, (a, b) in enumerate(layers))
 
 
 def make_loss(args: argparse.Namespace) -> Loss:

@@ -11,6 +11,7 @@ a killed run is taken over.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,17 @@ from tinyae.files import LockHeldError, hold_lock
 LOCK_NAME = ".tinyae.lock"
 
 
+def check_out_name(out: str, flag: str = "--out") -> None:
+    """Raise ``UsageError`` for an empty ``out`` (or one of spaces only).
+
+    ``Path("")`` is the current folder: the run's files would land among the user's own,
+    which is never what an empty value (a shell variable left unset) meant.
+    """
+    if not out.strip():
+        raise UsageError(f"{flag} {out!r} is empty: name the folder to write into, e.g. "
+                         f"{flag} tinyae-run (or {flag} . for the current folder)")
+
+
 @contextlib.contextmanager
 def output_folder(out: str, flag: str = "--out") -> Iterator[Path]:
     """Yield the folder ``out`` (created if needed), held by this run alone until the block ends.
@@ -27,6 +39,7 @@ def output_folder(out: str, flag: str = "--out") -> Iterator[Path]:
     Raises ``UsageError`` if ``out`` is a file, ``LockHeldError`` if another run holds
     the folder, and ``OSError`` if it cannot be created or written.
     """
+    check_out_name(out, flag)
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{flag} {out} is a file, not a folder: name a folder (it is created "
@@ -41,3 +54,13 @@ def output_folder(out: str, flag: str = "--out") -> Iterator[Path]:
             raise OSError(f"{flag} {out}: cannot write there ({error.strerror}); choose another "
                           f"{flag}, or make it writable") from None
         yield folder
+
+
+def note_backend() -> None:
+    """Load matplotlib now: an unknown $MPLBACKEND falls back to "Agg", said on stderr before
+    the run starts, not as a failure after its training (see ``tinyae.plot.base.check_backend``)."""
+    from tinyae.plot.base import check_backend  # matplotlib loads only for commands that draw
+
+    note = check_backend()
+    if note:
+        print(f"tinyae: {note}", file=sys.stderr)

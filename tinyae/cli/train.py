@@ -14,10 +14,10 @@ import numpy as np
 
 from tinyae.cli.errors import check_folder, user_values
 from tinyae.cli.options import (
-    MODELS,
     add_common_flags,
     add_output_flags,
     arch_of,
+    build_model,
     check_fits_mnist,
     load_data,
     make_kl_schedule,
@@ -27,7 +27,7 @@ from tinyae.cli.options import (
     per_pixel,
     summed_per_image,
 )
-from tinyae.cli.output import output_folder
+from tinyae.cli.output import check_out_name, note_backend, output_folder
 from tinyae.diagnostics import Monitor
 from tinyae.diagnostics.monitors import is_monitor_key
 from tinyae.io import save
@@ -97,13 +97,20 @@ def write_figures(model: Any, history: History, x_test: np.ndarray, y_test: np.n
     if z.shape[1] < 2:
         _note(f"latent.png skipped: the code has {z.shape[1]} dimension, a scatter needs 2")
         return written
-    # The two code units that vary most over the test set: a dead ReLU unit (the same
-    # output, 0, for every image) would draw every digit on one line.
-    dims = tuple(int(d) for d in np.argsort(z.var(axis=0))[::-1][:2])
+    dims = most_varying_units(z)
     what = "mean codes mu" if hasattr(model, "sample") else "codes z"
     figure("latent.png", plot.latent_scatter, z, y_test, dims=dims,
            title=f"the test images' {what}, coloured by digit")
     return written
+
+
+def most_varying_units(z: np.ndarray, k: int = 2) -> tuple[int, ...]:
+    """The ``k`` code units (columns of ``z`` (N, J)) that vary most over its rows, most first.
+
+    latent.png draws these two: a dead ReLU unit (the same output, 0, for every image)
+    would put every digit on one line.
+    """
+    return tuple(int(d) for d in np.argsort(z.var(axis=0))[::-1][:k])
 
 
 def loss_labels(args: argparse.Namespace) -> dict[str, Any]:
@@ -141,9 +148,11 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train, print the final test loss per pixel, and write model, history and figures."""
     check_folder(args.data_dir, "--data-dir")
+    check_out_name(args.out)
     with user_values():  # the flags become objects: a refused value is the command's mistake
         check_fits_mnist(args)
-        loss, optimizer, model = make_loss(args), make_optimizer(args), MODELS[args.model](args)
+        loss, optimizer, model = make_loss(args), make_optimizer(args), build_model(args)
+    note_backend()  # an unknown $MPLBACKEND is said now, not found when the figures are drawn
     with output_folder(args.out) as out:  # before training: refused in a second, not after it
         return _train(args, out, loss, optimizer, model)
 
@@ -174,6 +183,23 @@ def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, mode
         return keep_finished_epochs(stop, model, finished, out)
     seconds = time.perf_counter() - start
     test = evaluate(model, loss, data.x_test, metrics=metrics)
+    # Written before anything is printed: a terminal or pipe that fails must not lose the run.
+    written = [save(model, out / "model.npz")]
+    for name in ("history.csv", "history.json"):
+        history.save(out / name)
+        written.append(out / name)
+    print_results(args, model, history, seconds, test, data)
+    for path in written:
+        print(f"wrote {path}")
+    labels = loss_labels(args)
+    for path in write_figures(model, history, data.x_test, data.y_test, metrics, out, labels):
+        print(f"wrote {path}")
+    return 0
+
+
+def print_results(args: argparse.Namespace, model: Any, history: History, seconds: float,
+                  test: dict[str, float], data: Any) -> None:
+    """Print the run's time and its test losses: the VAE's −ELBO, then BCE and MSE per pixel."""
     epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
     print(f"{epochs} in {seconds:.1f} s; final test loss on {len(data.x_test):,} {data.name} images:")
     if args.model == "vae":
@@ -188,14 +214,6 @@ def _train(args: argparse.Namespace, out: Path, loss: Loss, optimizer: Any, mode
     for name in ("bce", "mse"):
         undefined = f"undefined (--output {args.output} can leave [0, 1])"
         print(f"  test {name.upper()} per pixel: {f'{pixels[name]:.5f}' if name in pixels else undefined}")
-    print(f"wrote {save(model, out / 'model.npz')}")
-    for name in ("history.csv", "history.json"):
-        history.save(out / name)
-        print(f"wrote {out / name}")
-    labels = loss_labels(args)
-    for path in write_figures(model, history, data.x_test, data.y_test, metrics, out, labels):
-        print(f"wrote {path}")
-    return 0
 
 
 

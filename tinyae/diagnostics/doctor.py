@@ -56,8 +56,8 @@ from tinyae.diagnostics.measures import is_vae, measure, model_layers, numbered_
 from tinyae.diagnostics.monitors import VANISHING_GRADIENTS, check_measures
 from tinyae.layers import Dense, Identity, Layer, ReLU, ShapeError, Sigmoid, Softmax, Tanh
 from tinyae.losses import BCE, BCEWithLogits, Loss, binary_entropy
+from tinyae.models.vae import effective_beta
 from tinyae.optim import SGD, Adam, Optimizer
-from tinyae.registry import lookup
 from tinyae.train import as_float_batch
 
 DOCTOR_SAMPLES = 512  # rows of x measured: enough for stable statistics, fast on any laptop
@@ -292,22 +292,6 @@ def _learning_rate(case: Case) -> Finding | None:
                 f"{name}(lr={lr:g}) is far outside the usual range for {name}, {low:g} to {high:g}: {effect}",
                 f"start from lr = {USUAL_LR[cls]:g} and change it by factors of 3 to 10")
     return None
-
-
-def effective_beta(beta: float, recon_reduction: str, kl_reduction: str, input_dim: int,
-                   latent_dim: int, batch_size: int) -> float:
-    """The KL weight relative to the ELBO, where recon (Σ over K) and KL (Σ over J) are per sample.
-
-    Each reduction multiplies its term by s relative to "per sample": "batchmean" 1,
-    "mean" 1/K for the reconstruction and 1/J for the KL, "sum" the batch size N.  So the
-    objective is s_recon · [recon + β · (s_KL / s_recon) · KL] and β_eff = β · s_KL / s_recon.
-    Example: recon "mean", KL "batchmean", β = 1, K = 784 → β_eff = 784.
-    """
-    scales = {"batchmean": 1.0, "sum": float(batch_size)}
-    s_recon = lookup({**scales, "mean": 1.0 / input_dim}, recon_reduction,
-                     "reconstruction reduction")
-    s_kl = lookup({**scales, "mean": 1.0 / latent_dim}, kl_reduction, "KL reduction")
-    return beta * s_kl / s_recon
 
 
 def _kl_balance(case: Case) -> Finding | None:

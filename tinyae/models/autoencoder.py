@@ -23,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from tinyae.layers import Dense, Layer, Sigmoid, activation
+from tinyae.layers import ACTIVATIONS, Dense, Layer, Sigmoid, activation
 from tinyae.model import Sequential
 from tinyae.models.base import EncoderDecoder, check_parts
 from tinyae.noise import Noise, parse_noise
+from tinyae.registry import lookup
 from tinyae.regularizers import SparsityPenalty, WeightDecay, check_rho
+from tinyae.safeguards import check_count
 from tinyae.tied import TiedDense
 
 
@@ -126,6 +128,31 @@ def parse_spec(spec: str) -> list[int]:
     return widths
 
 
+def check_seed(seed: Any) -> None:
+    """Raise ValueError unless ``seed`` is a whole number ≥ 0 or None (NumPy's text names no argument)."""
+    if seed is not None:
+        check_count("seed", seed, minimum=0)
+
+
+def activation_name(argument: str, name: Any) -> str:
+    """The activation ``name`` of ``argument`` (``hidden``, ``code``, …) in lower case, or a clear error."""
+    return lookup(ACTIVATIONS.keys(), name, f"{argument} activation")
+
+
+def check_softmax_widths(spec: str, layers: list[tuple[int, str, str]]) -> None:
+    """Refuse a softmax over a single unit: e^a / e^a = 1 whatever a, so the layer passes nothing on.
+
+    ``layers``: one ``(width, activation, argument)`` per Dense layer, ``argument`` being
+    the builder's argument that chose the activation (``"code"``, ``"hidden"``, …).
+    """
+    for i, (width, name, argument) in enumerate(layers, start=1):
+        if width == 1 and name == "softmax":
+            raise ValueError(f"architecture {spec!r}: layer {i} has 1 unit and the softmax activation "
+                             f"({argument}='softmax'); a softmax over one unit is always 1 (e^a / e^a), "
+                             f"so that layer passes nothing on: give it at least 2 units, or another "
+                             f"activation (e.g. {argument}='sigmoid')")
+
+
 def dense_autoencoder(
     spec: str = "784-100-50-100-784",
     hidden: str = "relu",
@@ -152,13 +179,19 @@ def dense_autoencoder(
     mirror encoder Dense; the spec must then be symmetric (``784-196-784``).
     """
     widths = parse_spec(spec)
+    check_seed(seed)
+    hidden, output = activation_name("hidden", hidden), activation_name("output", output)
+    code = hidden if code is None else activation_name("code", code)
     split = int(np.argmin(widths[1:-1])) + 1  # the bottleneck
     if tied and widths != widths[::-1]:
         raise ValueError(f"a tied autoencoder decodes with its encoder's Wᵀ, so its architecture "
                          f"must be symmetric (e.g. 784-196-784), got {spec!r}")
-    init = init or ("he" if hidden.lower() == "relu" else "glorot")
+    init = init or ("he" if hidden == "relu" else "glorot")
     activations = [hidden] * (len(widths) - 2) + [output]
-    activations[split - 1] = code or hidden
+    activations[split - 1] = code
+    arguments = ["hidden"] * (len(widths) - 2) + ["output"]
+    arguments[split - 1] = "code"
+    check_softmax_widths(spec, list(zip(widths[1:], activations, arguments)))
 
     def linear(i: int) -> Layer:
         if tied and i >= split:  # the decoder, built after the encoder: Dense i mirrors the

@@ -22,7 +22,7 @@ import numpy as np
 
 from tinyae import layers as layer_module
 from tinyae.layers import Layer
-from tinyae.model import Sequential, bind_parameters, bindings_of
+from tinyae.model import FlatVector, Sequential, bind_parameters, bindings_of
 from tinyae.tied import TiedDense
 
 LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
@@ -45,6 +45,10 @@ class EncoderDecoder:
     joined into another model is refused (see "A layer belongs to one model" in
     ``tinyae.model``).
     """
+
+    # model.params = saved writes into θ, as for a Sequential (see FlatVector).
+    params = FlatVector(lambda model: model.encoder.layers + model.decoder.layers)
+    grads = FlatVector(lambda model: model.encoder.layers + model.decoder.layers)
 
     def __init__(self, encoder: Sequential, decoder: Sequential) -> None:
         check_parts(encoder, decoder)

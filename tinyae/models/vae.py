@@ -50,7 +50,9 @@ with ``VAE(reduction="mean", beta=w)`` trains exactly recon/K + w·KL/J.
 Mixing reductions is the classic mistake: recon per pixel ("mean") plus KL per sample
 ("batchmean") is (1/K)·[recon + K·KL], i.e. β = K = 784.  The KL then dominates, every
 posterior is pulled onto the prior and the reconstructions blur — which is why VAE code
-often multiplies a per-pixel loss by K.
+often multiplies a per-pixel loss by K.  ``fit`` and ``evaluate`` say so: a loss whose
+reduction differs from the VAE's gives a ``ReductionWarning`` with the effective β and
+the fix (a warning, not an error: tutorial 6 mixes them on purpose to show the effect).
 
 A Gaussian decoder (linear output, MSE) has −log N(x; p, σ²·I) = Σ_k (x_k − p_k)² / (2σ²)
 + const, so MSE summed over pixels is the Gaussian decoder with σ² = ½: choosing σ² is
@@ -66,10 +68,44 @@ import numpy as np
 from tinyae.layers import Dense, Identity, Layer, ShapeError, activation
 from tinyae.losses import REDUCTIONS
 from tinyae.model import Sequential
-from tinyae.models.autoencoder import parse_spec
+from tinyae.models.autoencoder import activation_name, check_seed, check_softmax_widths, parse_spec
 from tinyae.models.base import EncoderDecoder, check_parts
 from tinyae.registry import lookup
 from tinyae.safeguards import check_count
+
+
+class ReductionWarning(UserWarning):
+    """The reconstruction loss and the KL are reduced differently: β is not what it says.
+
+    ``fit`` and ``evaluate`` give it once per call (see ``VAE.reduction_mismatch``).  A
+    warning, not an error: mixing them on purpose, to see what it does, is an exercise of
+    tutorial 6; by accident it is "the classic mistake" of the module docstring.
+    """
+
+
+# What each reduction does to the reconstruction (K pixels) and to the KL (J dimensions).
+RECON_REDUCED = {"mean": "averages the reconstruction over the pixels and the batch",
+                 "batchmean": "sums the reconstruction over the pixels and averages it over the batch",
+                 "sum": "sums the reconstruction over the pixels and the batch"}
+KL_REDUCED = {"mean": "averages over the latent dimensions and the batch",
+              "batchmean": "sums over the latent dimensions and averages over the batch",
+              "sum": "sums over the latent dimensions and the batch"}
+
+
+def effective_beta(beta: float, recon_reduction: str, kl_reduction: str, input_dim: int,
+                   latent_dim: int, batch_size: int) -> float:
+    """The KL weight relative to the ELBO, where recon (Σ over K) and KL (Σ over J) are per sample.
+
+    Each reduction multiplies its term by s relative to "per sample": "batchmean" 1,
+    "mean" 1/K for the reconstruction and 1/J for the KL, "sum" the batch size N.  So the
+    objective is s_recon · [recon + β · (s_KL / s_recon) · KL] and β_eff = β · s_KL / s_recon.
+    Example: recon "mean", KL "batchmean", β = 1, K = 784 → β_eff = 784.
+    """
+    scales = {"batchmean": 1.0, "sum": float(batch_size)}
+    s_recon = lookup({**scales, "mean": 1.0 / input_dim}, recon_reduction,
+                     "reconstruction reduction")
+    s_kl = lookup({**scales, "mean": 1.0 / latent_dim}, kl_reduction, "KL reduction")
+    return beta * s_kl / s_recon
 
 
 def _kl_scale(shape: tuple[int, int], reduction: str) -> float:
@@ -162,9 +198,10 @@ class VAE(EncoderDecoder):
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential, beta: float = 1.0,
-                 reduction: str = "batchmean", seed: int = 0) -> None:
+                 reduction: str = "batchmean", seed: int | None = 0) -> None:
         _check_halves(encoder, decoder)
         _kl_scale((1, 1), reduction)  # refuse an unknown reduction now, not at the first batch
+        check_seed(seed)
         super().__init__(encoder, decoder)
         J, K = decoder.n_in, encoder.n_in
         assert J is not None and K is not None  # _check_halves refused halves without widths
@@ -179,10 +216,36 @@ class VAE(EncoderDecoder):
 
     @beta.setter
     def beta(self, value: float) -> None:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                         np.floating)):
+            raise TypeError(f"beta (the KL weight) must be a number ≥ 0, got {value!r}; e.g. beta=1.0, "
+                            "the ELBO")
         value = float(value)
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"beta (the KL weight) must be a finite number ≥ 0, got {value}")
         self._beta = value
+
+    def reduction_mismatch(self, loss: Any, batch_size: int) -> str | None:
+        """Why ``loss`` and this VAE's KL are reduced differently, with the fix; None if they match.
+
+        Recon per pixel ("mean") with a KL per sample ("batchmean") weighs the KL K times
+        what β says: the classic mistake of the module docstring.  ``fit`` and ``evaluate``
+        warn with this message (``ReductionWarning``).  A loss without a ``reduction`` is
+        not judged.
+        """
+        recon = getattr(loss, "reduction", None)
+        if recon is None or recon == self.reduction or recon not in RECON_REDUCED:
+            return None
+        ratio = effective_beta(1.0, recon, self.reduction, self.input_dim, self.latent_dim,
+                               batch_size)
+        name = type(loss).__name__
+        return (f"{name}(reduction={recon!r}) {RECON_REDUCED[recon]}, but this VAE's KL "
+                f"(reduction={self.reduction!r}) {KL_REDUCED[self.reduction]}: the KL weighs "
+                f"{ratio:.3g} times what β says, an effective β = {ratio:.3g}·β = {ratio * self.beta:.3g} "
+                f"(K = {self.input_dim} pixels, J = {self.latent_dim}, batch {batch_size}), the classic "
+                f"mistake of tinyae.models.vae. Use {name}(reduction={self.reduction!r}), the VAE's "
+                f"reduction (with 'batchmean' and β = 1 the loss is −ELBO per sample), or build the "
+                f"VAE with reduction={recon!r}")
 
     def forward(self, x: np.ndarray, eps: np.ndarray | None = None) -> np.ndarray:
         """Reconstruction ``p`` (N, K) of ``x`` (N, K) through a sampled z, caching for backward.
@@ -249,7 +312,13 @@ class VAE(EncoderDecoder):
         also moves on the noise of later training steps).
         """
         check_count("n (the number of images)", n, minimum=0)
-        rng = self.rng if rng is None else np.random.default_rng(rng)
+        if rng is None:
+            rng = self.rng
+        elif not isinstance(rng, np.random.Generator):
+            if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
+                raise ValueError(f"rng must be a np.random.Generator or a seed (a whole number ≥ 0), "
+                                 f"got {rng!r}; e.g. vae.sample({n}, rng=0)")
+            rng = np.random.default_rng(rng)
         return self.decode(rng.standard_normal((int(n), self.latent_dim)).astype(self.dtype))
 
     def summary(self) -> str:
@@ -295,7 +364,7 @@ def _check_halves(encoder: Sequential, decoder: Sequential) -> None:
 
 
 def dense_vae(spec: str = "784-400-20", hidden: str = "relu", output: str = "sigmoid",
-              beta: float = 1.0, seed: int = 0, dtype: Any = np.float32,
+              beta: float = 1.0, seed: int | None = 0, dtype: Any = np.float32,
               reduction: str = "batchmean", init: str = "glorot") -> VAE:
     """A dense VAE from the encoder half of a spec, ``"K-hidden…-J"``; the decoder mirrors it.
 
@@ -316,6 +385,9 @@ def dense_vae(spec: str = "784-400-20", hidden: str = "relu", output: str = "sig
     if J >= K:
         raise ValueError(f"VAE spec {spec!r}: the last width is the latent size J = {J}, not smaller "
                          f"than the input K = {K}; give the encoder half only, e.g. '784-400-20'")
+    check_seed(seed)
+    hidden, output = activation_name("hidden", hidden), activation_name("output", output)
+    check_softmax_widths(spec, [(width, hidden, "hidden") for width in widths[1:-1]])
 
     def stack(ws: list[int], last: str | None) -> list[Layer]:
         """Dense layers through the widths ``ws``, ``hidden`` between them, ``last`` after."""
@@ -329,4 +401,4 @@ def dense_vae(spec: str = "784-400-20", hidden: str = "relu", output: str = "sig
     rng = np.random.default_rng(seed)
     encoder = Sequential(stack(widths[:-1] + [2 * J], None), seed=rng, dtype=dtype, input_grad=False)
     decoder = Sequential(stack(widths[::-1], output), seed=rng, dtype=dtype)
-    return VAE(encoder, decoder, beta=beta, reduction=reduction, seed=seed + 1)
+    return VAE(encoder, decoder, beta=beta, reduction=reduction, seed=None if seed is None else seed + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,13 +24,50 @@ DPI = 100
 SavePath = str | os.PathLike | None  # where to save the PNG; None: do not save it
 
 
+class BackendWarning(UserWarning):
+    """$MPLBACKEND names no matplotlib backend: the figures are drawn with "Agg" instead."""
+
+
+def check_backend() -> str | None:
+    """Import matplotlib; if $MPLBACKEND names no backend, use "Agg" and return why (else None).
+
+    matplotlib reads $MPLBACKEND when it is imported and raises on a name it does not
+    know — in a training script, after the training, when the first figure is drawn.
+    Figures are what tinyae draws, into PNG files: "Agg" draws every one of them, so a
+    wrong name costs only the window, not the run.  The variable is hidden from the
+    import, then checked the way matplotlib checks it (``rcParams["backend"]``).
+    """
+    wanted = os.environ.get("MPLBACKEND")
+    if not wanted or "matplotlib" in sys.modules:
+        import matplotlib  # noqa: F401  (imported for the caller: it reads $MPLBACKEND itself)
+
+        return None
+    del os.environ["MPLBACKEND"]
+    try:
+        import matplotlib
+    finally:
+        os.environ["MPLBACKEND"] = wanted
+    try:
+        matplotlib.rcParams["backend"] = wanted  # what the import does with $MPLBACKEND
+    except ValueError:
+        matplotlib.use("Agg")
+        return (f"MPLBACKEND={wanted!r} is not a matplotlib backend: drawing the figures with 'Agg' "
+                "(PNG files, no window); unset MPLBACKEND, or set it to one matplotlib knows "
+                "(agg, tkagg, qtagg, …)")
+    return None
+
+
 def _pyplot():
     """Import and return ``matplotlib.pyplot``, choosing "Agg" first when there is no screen.
 
     No screen means: Linux without $DISPLAY or $WAYLAND_DISPLAY, or $CI set (GitHub Actions,
     GitLab, ... set CI=true).  An explicit $MPLBACKEND, or a pyplot that is already
-    imported (e.g. in a notebook), is left alone.
+    imported (e.g. in a notebook), is left alone — unless matplotlib does not know the
+    $MPLBACKEND: then "Agg", with a ``BackendWarning`` (``check_backend``).
     """
+    note = check_backend()
+    if note:
+        warnings.warn(note, BackendWarning, stacklevel=2)
     import matplotlib
 
     no_screen = sys.platform.startswith("linux") and not (
@@ -55,11 +93,17 @@ def save(fig: Figure, path: SavePath = None) -> Figure:
       without a ``path`` it stays open (for ``plt.show()`` or more drawing).
 
     Returns ``fig``; a closed figure can still be saved again with ``fig.savefig``.
+    A file the system will not write raises ``OSError`` naming it (a full disk or
+    ``ulimit -f`` names no file itself).
     """
     if path is not None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, format="png")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=DPI, format="png")
+        except OSError as error:
+            raise OSError(error.errno, f"cannot write the figure to {path}: "
+                                       f"{error.strerror or error}") from error
     in_notebook = _inline_notebook()
     if in_notebook:
         _display_once(fig)

@@ -110,7 +110,7 @@ def encode(value: Any, handles: Callable[[Any], dict[str, Any]] | None = None) -
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.ndarray) and value.dtype.char in DTYPES:
-        data = np.ascontiguousarray(value)
+        data = np.ascontiguousarray(value).reshape(value.shape)  # 0-d stays 0-d
         return {"$a": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode()]}
     if isinstance(value, np.generic) and value.dtype.char in DTYPES:
         return {"$s": [value.dtype.str, base64.b64encode(value.tobytes()).decode()]}
