@@ -83,6 +83,7 @@ def images(outputs: list) -> list:
     return [output for output in outputs if "image/png" in output.get("data", {})]
 
 
+@pytest.mark.slow  # a Jupyter kernel: run by .ci/run's slow tier
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_in_a_kernel_and_shows_every_figure_inline(notebook, tutorials_run):
     nb, tmp_path = tutorials_run[notebook]
@@ -147,6 +148,7 @@ CELLS = {  # source: how many figures the cell must show
 }
 
 
+@pytest.mark.slow  # a Jupyter kernel: run by .ci/run's slow tier
 def test_plot_shows_each_figure_once_in_a_notebook_and_saves_it(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
     run_in_kernel(nb, tmp_path)
@@ -230,6 +232,7 @@ def test_setup_cell_outside_a_clone_says_how_to_install(setup_cell, monkeypatch,
 # --- the classroom workbook as a notebook -------------------------------------------------
 
 
+@pytest.mark.slow  # a Jupyter kernel: run by .ci/run's slow tier
 @pytest.mark.parametrize("solved", [True, False], ids=["answer-key", "blank"])
 def test_workbook_notebook_runs_in_a_kernel_and_checks_every_exercise(solved, tmp_path):
     """A student opens ``tinyae workbook new DIR --notebook`` and runs it top to bottom.
