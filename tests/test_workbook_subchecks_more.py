@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from test_workbook_mistakes import write_edited
 from tinyae.workbook import PARTS, check_task, get_task, load_workbook, render
 from tinyae.workbook.remote import Connection, receive
 from tinyae.workbook.server import serve
@@ -49,18 +50,9 @@ def solved(answer_key, tmp_path_factory):
     return load_workbook(folder)
 
 
-def edited(answer_key: str, folder: Path, edits: list[tuple[str, str]]) -> Path:
-    """``folder`` with the answer key, each (old, new) edit made, as workbook.py."""
-    source = answer_key
-    for old, new in edits:
-        assert source.count(old) == 1, f"the answer key no longer holds {old!r} exactly once"
-        source = source.replace(old, new)
-    (folder / "workbook.py").write_text(source, encoding="utf-8")
-    return folder
-
-
 def check_edited(answer_key, folder, task_id, edits, seed=0):
-    return check_task(task_id, namespace=load_workbook(edited(answer_key, folder, edits)), seed=seed)
+    return check_task(task_id, namespace=load_workbook(write_edited(answer_key, edits, folder)),
+                      seed=seed)
 
 
 def failing(result) -> set[str]:
@@ -286,7 +278,7 @@ THROUGH_THE_WIRE = [
 
 @pytest.mark.parametrize("task_id, edits", THROUGH_THE_WIRE)
 def test_a_remote_student_gets_the_verdict_of_a_local_one(answer_key, tmp_path, task_id, edits):
-    folder = edited(answer_key, tmp_path, edits)
+    folder = write_edited(answer_key, edits, tmp_path)
     local = check_task(task_id, namespace=load_workbook(folder))
     with served(folder) as connection:
         remote = check_task(task_id, connection.request("name", name=get_task(task_id).name))

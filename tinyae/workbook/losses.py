@@ -7,6 +7,7 @@ The inputs are drawn from the check's random numbers, shapes and values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -180,6 +181,37 @@ def check_values(cls: Any, checks: Checks, reference: tinyae.Loss, inputs: dict[
     checks.sub(dp, gradient)
 
 
+@dataclass(frozen=True)
+class Edge:
+    """A loss's edge inputs (p exactly 0 or 1, logits of ±1000) and the hints for each failure."""
+
+    where: str  # "at p = 0 and p = 1"
+    inputs: dict[str, np.ndarray]
+    L_nonfinite: str  # L is inf or NaN there
+    L_wrong: str  # L is finite there but wrong
+    grad_nonfinite: str  # the gradient is inf or NaN there
+
+
+def check_edge(cls: Any, checks: Checks, reference: tinyae.Loss, grad: str, edge: Edge) -> None:
+    """L and its gradient at ``edge``'s inputs: finite, and right where the drawn batch was.
+
+    L (or the gradient) is compared with the reference only if its own sub-check passed
+    on the drawn batch: otherwise that mistake already explains any difference here.
+    """
+    name, loss = cls.__name__, make(cls)
+    value = attempt_pure(f"{name}.forward", loss.forward, **edge.inputs)
+    if not np.isfinite(as_array("L", value)).all():
+        raise Mistake(edge.L_nonfinite)
+    if not checks.failed("L value"):
+        expect_number(f"the loss L {edge.where}", value, reference.forward(*edge.inputs.values()),
+                      otherwise=edge.L_wrong)
+    got = as_array(grad, attempt(f"{name}.backward", loss.backward))
+    if not np.isfinite(got).all():
+        raise Mistake(edge.grad_nonfinite)
+    if not checks.failed(grad):
+        expect_array(f"{grad} {edge.where}", got, reference.backward())
+
+
 def check_mse(cls: Any, checks: Checks) -> str:
     """Exercise 3.1: L and dp on a drawn batch."""
     p, _, y = draw_batch(checks.rng)
@@ -227,28 +259,20 @@ def check_bce(cls: Any, checks: Checks) -> str:
                  L_ratios=L_ratios, nonfinite=swapped)
 
     def clipping() -> str:
-        loss, reference = make(cls), tinyae.BCE()
-        value = attempt_pure("BCE.forward", loss.forward, p=EDGE_P, y=EDGE_Y)
-        if not np.isfinite(as_array("L", value)).all():
-            usual = attempt_pure("BCE.forward", make(cls).forward, p=p, y=y)
-            if not np.isfinite(as_array("L", usual)).all():
-                raise Mistake("L is inf or NaN even for p between 0.05 and 0.95 (see L value), so "
-                              "whether p = 0 and p = 1 are clipped cannot be seen.")
-            raise Mistake("BCE is inf or NaN when p is exactly 0 or 1: log 0 = −inf (and 0·log 0 "
-                          "= NaN). A sigmoid output does round to 0 or 1 (in float32 for |x| > 17), "
-                          "so clip p to [eps, 1 − eps] with np.clip before taking logs.")
-        right = reference.forward(EDGE_P, EDGE_Y)
-        if not checks.failed("L value"):  # else L's own mistake explains any difference
-            expect_number("the loss L at p = 0 and p = 1", value, right, otherwise=(
-                f"L is right for p between 0 and 1 but wrong at p = 0 or 1 exactly: your "
-                f"clipping differs. Clip p to [eps, 1 − eps] with the class's eps = "
-                f"{reference.eps:g}: np.clip(p, self.eps, 1 - self.eps)."))
-        dp = as_array("dp", attempt("BCE.backward", loss.backward))
-        if not np.isfinite(dp).all():
-            raise Mistake("BCE.backward is inf or NaN when p is exactly 0 or 1: it divides by "
-                          "p (1 − p) = 0. Use the clipped p (cache it in forward) in backward too.")
-        if not checks.failed("dp"):
-            expect_array("dp at p = 0 and p = 1", dp, reference.backward())
+        usual = attempt_pure(f"{cls.__name__}.forward", make(cls).forward, p=p, y=y)
+        if not np.isfinite(as_array("L", usual)).all():
+            raise Mistake("L is inf or NaN even for p between 0.05 and 0.95 (see L value), so "
+                          "whether p = 0 and p = 1 are clipped cannot be seen.")
+        check_edge(cls, checks, tinyae.BCE(), "dp", Edge(
+            "at p = 0 and p = 1", {"p": EDGE_P, "y": EDGE_Y},
+            L_nonfinite="BCE is inf or NaN when p is exactly 0 or 1: log 0 = −inf (and 0·log 0 "
+                        "= NaN). A sigmoid output does round to 0 or 1 (in float32 for |x| > 17), "
+                        "so clip p to [eps, 1 − eps] with np.clip before taking logs.",
+            L_wrong=f"L is right for p between 0 and 1 but wrong at p = 0 or 1 exactly: your "
+                    f"clipping differs. Clip p to [eps, 1 − eps] with the class's eps = "
+                    f"{tinyae.BCE().eps:g}: np.clip(p, self.eps, 1 - self.eps).",
+            grad_nonfinite="BCE.backward is inf or NaN when p is exactly 0 or 1: it divides by "
+                           "p (1 − p) = 0. Use the clipped p (cache it in forward) in backward too."))
         return "Finite at p = 0 and p = 1: p is clipped."
 
     checks.sub("p = 0 and p = 1 (clipping)", clipping)
@@ -276,25 +300,17 @@ def check_bce_logits(cls: Any, checks: Checks) -> str:
                  wrong_L=wrong_L)
 
     def extreme_logits() -> str:
-        loss, reference = make(cls), tinyae.BCEWithLogits()
-        value = attempt_pure("BCEWithLogits.forward", loss.forward, z=EDGE_Z, y=EDGE_Y)
-        if not np.isfinite(as_array("L", value)).all():
-            raise Mistake("BCEWithLogits is inf or NaN for logits like ±1000: e^z overflowed or "
-                          "σ(z) rounded to 0 before its log. Use the form in the docstring, "
-                          "max(z, 0) − z·y + log1p(e^(−|z|)), where every exponent is ≤ 0.")
-        right_L = reference.forward(EDGE_Z, EDGE_Y)
-        if not checks.failed("L value"):
-            expect_number("the loss L at logits like ±1000", value, right_L, otherwise=(
-                "L is right for moderate logits but wrong for logits like ±1000: σ(z) rounded to "
-                "0 or 1 there (and was clipped?), which loses the loss. Use the form in the "
-                "docstring, max(z, 0) − z·y + log1p(e^(−|z|)), which needs no σ(z)."))
-        dz = as_array("dz", attempt("BCEWithLogits.backward", loss.backward))
-        if not np.isfinite(dz).all():
-            raise Mistake("BCEWithLogits.backward is inf or NaN for logits like ±1000: e^(−z) "
-                          "overflowed in σ(z). Compute σ(z) without overflow, e.g. "
-                          "np.exp(-np.logaddexp(0, -z)).")
-        if not checks.failed("dz"):
-            expect_array("dz at logits like ±1000", dz, reference.backward())
+        check_edge(cls, checks, tinyae.BCEWithLogits(), "dz", Edge(
+            "at logits like ±1000", {"z": EDGE_Z, "y": EDGE_Y},
+            L_nonfinite="BCEWithLogits is inf or NaN for logits like ±1000: e^z overflowed or "
+                        "σ(z) rounded to 0 before its log. Use the form in the docstring, "
+                        "max(z, 0) − z·y + log1p(e^(−|z|)), where every exponent is ≤ 0.",
+            L_wrong="L is right for moderate logits but wrong for logits like ±1000: σ(z) rounded "
+                    "to 0 or 1 there (and was clipped?), which loses the loss. Use the form in the "
+                    "docstring, max(z, 0) − z·y + log1p(e^(−|z|)), which needs no σ(z).",
+            grad_nonfinite="BCEWithLogits.backward is inf or NaN for logits like ±1000: e^(−z) "
+                           "overflowed in σ(z). Compute σ(z) without overflow, e.g. "
+                           "np.exp(-np.logaddexp(0, -z))."))
         return "Finite and right for logits like ±1000."
 
     checks.sub("extreme logits", extreme_logits)
