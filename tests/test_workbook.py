@@ -331,3 +331,21 @@ def test_a_generic_hint_quotes_the_formula_from_the_docstring():
 def test_a_wrong_number_is_described(value, right, words):
     with pytest.raises(Mistake, match=re.escape(words)):
         expect_number("L", value, right)
+
+
+def test_a_crash_in_the_checks_own_code_fails_the_task_and_names_it():
+    """A student's object can make the check's own code raise, outside any call it makes
+    into the student's methods (here reading W raises): the task fails and says why."""
+
+    class Dense(MyDense):
+        @property
+        def W(self):
+            raise ValueError("W is computed on demand")
+
+        @W.setter
+        def W(self, value):
+            pass
+
+    result = check_task("1.1", Dense)
+    assert not result.passed and result.points == 0
+    assert "ValueError" in result.hint and "W is computed on demand" in result.hint
