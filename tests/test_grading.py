@@ -115,7 +115,7 @@ def test_a_folder_without_a_workbook_fails_every_task_with_the_reason(tmp_path):
 def test_bad_arguments_are_refused_before_any_process_runs(tmp_path):
     with pytest.raises(ValueError, match=r"unknown task '9\.9'.*1\.1"):
         grade(tmp_path, ["9.9"])
-    with pytest.raises(FileNotFoundError, match="is not a folder"):
+    with pytest.raises(FileNotFoundError, match="no such folder or file"):
         grade(tmp_path / "missing")
 
 
@@ -147,14 +147,17 @@ def test_grade_class_gives_every_student_a_row_whatever_is_in_the_folder(solved,
     assert list(results) == ["ada", "bob"]
     rows = (tmp_path / "grades.csv").read_text(encoding="utf-8").splitlines()
     points = get_task(FORWARD).points
-    assert rows[0] == f"student,{FORWARD},total,out of,notes,failed checks"
-    assert rows[1] == f"ada,{points},{points},{points},,"
+    assert rows[0] == f"student,{FORWARD},total,out of,notes,lost,file"
+    assert rows[1] == f"ada,{points},{points},{points},,,ada/workbook.py"
     assert rows[2].startswith(f"bob,0,0,{points},the workbook cannot be loaded: ")
+    assert rows[2].endswith(",")  # no file graded
+    assert sorted(p.name for p in (tmp_path / "grades-feedback").iterdir()) == ["ada.md", "bob.md"]
 
 
-def test_grade_class_needs_student_folders(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no sub-folders"):
-        grade_class(tmp_path, tmp_path / "grades.csv")
+def test_grade_class_needs_submissions(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a workbook")
+    with pytest.raises(FileNotFoundError, match="holds no submissions: expected one sub-folder"):
+        grade_class(tmp_path, tmp_path.parent / "grades.csv")
 
 
 def test_grading_processes_use_one_blas_thread_unless_the_teacher_chose(monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -193,11 +194,21 @@ def setup_cell(monkeypatch):
     return source, calls
 
 
-def without_tinyae(monkeypatch) -> None:
-    """Make the setup cell believe that tinyae is not installed."""
+def without_tinyae(monkeypatch, calls: list[list[str]], installs: bool = True) -> None:
+    """Make the setup cell believe that tinyae is not installed — until pip has run, if ``installs``."""
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *args: None if name == "tinyae" else find_spec(name, *args))
+
+    def pretend(name, *args):
+        if name == "tinyae" and not (installs and calls):
+            return None
+        return find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", pretend)
+
+
+def pip_install(*what: str) -> list[list[str]]:
+    """The calls of the cell that installs ``what`` with the kernel's pip."""
+    return [[sys.executable, "-m", "pip", "install", *what]]
 
 
 def test_setup_cell_does_nothing_when_tinyae_imports(setup_cell, monkeypatch, tmp_path):
@@ -212,21 +223,49 @@ def test_setup_cell_installs_the_clone_the_notebook_sits_in(setup_cell, monkeypa
     clone = tmp_path / "my-tinyae"
     (clone / "tutorials" / "solutions").mkdir(parents=True)
     shutil.copy(REPO / "setup.cfg", clone)
-    without_tinyae(monkeypatch)
+    (tmp_path / "tinyae-0.1.0-py3-none-any.whl").touch()  # farther away than the clone
+    without_tinyae(monkeypatch, calls)
     monkeypatch.chdir(clone / "tutorials" / "solutions")
     exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
-    assert calls == [[sys.executable, "-m", "pip", "install", "-e", str(clone)]]
+    assert calls == pip_install("-e", str(clone))
     assert sys.path[0] == str(clone)  # importable now, before the kernel restarts
 
 
-def test_setup_cell_outside_a_clone_says_how_to_install(setup_cell, monkeypatch, tmp_path):
+def test_setup_cell_installs_the_newest_wheel_at_or_above_the_notebook(setup_cell, monkeypatch, tmp_path):
+    """What ``tinyae tutorials`` wrote, with the teacher's wheel dropped beside it (no clone)."""
+    source, calls = setup_cell
+    notebooks = tmp_path / "course" / "tutorials" / "solutions"
+    notebooks.mkdir(parents=True)
+    (tmp_path / "course" / "setup.cfg").write_text("[metadata]\nname = another-project\n")
+    old, new = (tmp_path / "course" / f"tinyae-{v}-py3-none-any.whl" for v in ("0.9.0", "0.10.0"))
+    old.touch()
+    new.touch()
+    os.utime(old, (new.stat().st_mtime + 60,) * 2)  # the one given last wins, whatever its name
+    without_tinyae(monkeypatch, calls)
+    monkeypatch.chdir(notebooks)
+    exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
+    assert calls == pip_install(str(old))
+
+
+def test_setup_cell_with_neither_a_clone_nor_a_wheel_installs_from_the_index(setup_cell, monkeypatch,
+                                                                             tmp_path):
+    """A notebook opened alone, as in Colab."""
     source, calls = setup_cell
     (tmp_path / "setup.cfg").write_text("[metadata]\nname = another-project\n")
-    without_tinyae(monkeypatch)
+    without_tinyae(monkeypatch, calls)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ModuleNotFoundError, match=r"run `%pip install -e <your tinyae clone>`"):
+    exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
+    assert calls == pip_install("tinyae")
+
+
+def test_setup_cell_says_to_restart_when_the_kernel_cannot_see_the_install(setup_cell, monkeypatch,
+                                                                           tmp_path):
+    source, calls = setup_cell
+    without_tinyae(monkeypatch, calls, installs=False)  # e.g. pip chose a user folder new to Python
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModuleNotFoundError, match=r"restart the kernel"):
         exec(source, {})  # noqa: S102  (the cell, as a kernel would run it)
-    assert calls == []
+    assert calls == pip_install("tinyae")
 
 
 # --- the classroom workbook as a notebook -------------------------------------------------

@@ -60,7 +60,7 @@ def test_the_tasks_cover_the_workbook():
     assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("."))))
     for task in TASKS:
         assert task.points > 0 and task.title and task.formula
-        assert (ROOT / task.tutorial).is_file(), task.tutorial
+        assert (ROOT / task.tutorial.split(", ")[0]).is_file(), task.tutorial  # "path, §N Title"
     titles = " ".join(task.title for task in TASKS)
     for name in ("Dense", "Sigmoid", "ReLU", "Tanh", "Softmax", "MSE", "BCE", "BCEWithLogits",
                  "SGD", "Adam", "Reparameterize", "KLDivergence", "autoencoder"):

@@ -99,11 +99,11 @@ def test_a_blank_workbook_fails_every_task_with_0_points(tmp_path):
     status, out = run(["workbook", "check", str(tmp_path / "b")])
     assert status == 1
     lines = task_lines(out)
-    assert len(lines) == len(TASKS) and all(line.startswith("✗") for line in lines)
-    for line, task in zip(lines, TASKS, strict=True):
-        assert re.search(rf" 0/{task.points}  — ", line), line
+    assert lines == [f"✗ {task.id} {task.title}  0/{task.points}" for task in TASKS]  # no hint
     assert f"total: 0/{TOTAL} points, 0 of {len(TASKS)} tasks pass" in out
-    assert out.count("NotImplementedError") >= 2 * len(TASKS)  # the line, then the full hint
+    for task in TASKS:  # each hint under its task's name
+        assert re.search(rf"\n{task.id} {re.escape(task.title)}:\n(  .*\n)*  .*NotImplementedError",
+                         out), task.id
 
 
 def test_check_one_task_of_a_broken_workbook_prints_its_hint(key, tmp_path):
@@ -148,10 +148,12 @@ def test_grade_a_class_with_broken_submissions_into_a_csv(key, tmp_path):
     forward, backward = (next(t.points for t in TASKS if t.id == i) for i in (FORWARD, BACKWARD))
     total = str(forward + backward)
     assert rows["ada"] == {"student": "ada", FORWARD: str(forward), BACKWARD: str(backward),
-                           "total": total, "out of": total, "notes": "", "failed checks": ""}
+                           "total": total, "out of": total, "notes": "", "lost": "",
+                           "file": "ada/workbook.py"}
     assert rows["bea"]["total"] == "0" and rows["bea"]["notes"] == ""  # failed, but ran
     assert (rows["hal"][FORWARD], rows["hal"][BACKWARD]) == (str(forward), "0")
     assert rows["hal"]["notes"] == f"{BACKWARD}: timed out after 2 s — an infinite loop?"
+    assert rows["hal"]["lost"] == f"{BACKWARD} (−{backward}): timed out after 2 s — an infinite loop?"
     assert rows["syd"]["total"] == "0"
     assert re.match(r"the workbook cannot be loaded: .*line \d+", rows["syd"]["notes"])
     assert "hal: " in out and "syd: 0/" in out  # a line per student as it goes
@@ -159,12 +161,15 @@ def test_grade_a_class_with_broken_submissions_into_a_csv(key, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["workbook", "check", "{tmp}", "--task", "9.9"], "unknown task '9.9'"),
-    (["workbook", "check", "{tmp}/missing"], "no such folder"),
+    (["workbook", "check", "{tmp}/missing"], "no such file or folder"),
+    (["workbook", "check", "{tmp}/notes.txt"], "not a workbook: name a .py or .ipynb file"),
+    (["workbook", "grade", "{tmp}", "--csv", "{tmp}/grades.csv"], "write the CSV outside"),
     (["workbook", "check", "{tmp}", "--timeout", "0"], "must be a number > 0"),
     (["workbook", "grade", "{tmp}"], "--csv"),
     (["workbook"], "ACTION"),
 ])
 def test_bad_usage_is_one_line_and_status_2(argv, message, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not a workbook")
     assert main([arg.format(tmp=tmp_path) for arg in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err

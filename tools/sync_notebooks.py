@@ -6,10 +6,15 @@ Run from the repository root after editing any tutorial or solution::
     python -m tools.sync_notebooks --check  # write nothing; exit 1 if one is out of date
 
 The ``.py`` file is the source; ``NN_name.ipynb`` beside it is generated from it by
-``tinyae.notebook`` (no outputs), with one setup cell put first: it installs tinyae from
-the clone around the notebook when the kernel cannot import it, so that a student can
-open the notebook from any Jupyter.  That cell lives here, not in the scripts: a script
-run needs tinyae installed anyway, and one copy is easier to keep right than twenty.
+``tinyae.notebook`` (no outputs), with one setup cell put first: when the kernel cannot
+import tinyae, it installs it — from the clone around the notebook, a wheel beside it,
+or the package index — so that a student can open the notebook from any Jupyter or
+Colab.  That cell lives here, not in the scripts: a script run needs tinyae installed
+anyway, and one copy is easier to keep right than twenty.
+
+The notebooks also ship inside the wheel (setup.cfg maps ``tutorials/`` to the package
+``tinyae.tutorials``), and ``tinyae tutorials DIR`` writes them out for a student: what
+this tool writes is what students get.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ COMMAND = "python -m tools.sync_notebooks"
 
 SETUP_CELL = '''\
 # %%
-# Setup: make sure this kernel can import tinyae; if it cannot, install the tinyae clone
-# this notebook sits in (pip install -e), or stop and say how.
+# Setup: make sure this kernel can import tinyae.  If it cannot, install it from the nearest
+# of: the tinyae clone this notebook sits in (pip install -e), a tinyae wheel in this folder
+# or above (the file your teacher gave you), the package index (pip install tinyae).
 # Generated from {script} by `{command}`.
 import importlib.util
 import subprocess
@@ -38,27 +44,28 @@ import sys
 from pathlib import Path
 
 
-def tinyae_clone() -> Path | None:
-    """The nearest folder at or above this notebook's folder whose setup.cfg is tinyae's."""
-    for folder in (Path.cwd(), *Path.cwd().parents):
+def tinyae_source(here: Path) -> list[str]:
+    """What `pip install` needs: ["-e", a clone], [a wheel] or ["tinyae"], nearest `here` first."""
+    for folder in (here, *here.parents):
         setup = folder / "setup.cfg"
         if setup.is_file() and "name = tinyae" in setup.read_text(encoding="utf-8"):
-            return folder
-    return None
+            return ["-e", str(folder)]
+        wheels = sorted(folder.glob("tinyae-*.whl"), key=lambda wheel: wheel.stat().st_mtime)
+        if wheels:
+            return [str(wheels[-1])]  # the newest, if there are several
+    return ["tinyae"]
 
 
 if importlib.util.find_spec("tinyae") is None:
-    clone = tinyae_clone()
-    if clone is None:
-        raise ModuleNotFoundError(f"tinyae is not installed for this kernel ({{sys.executable}}): "
-                                  "run `%pip install -e <your tinyae clone>` in a cell, then "
-                                  "restart the kernel.")
-    print(f"installing tinyae from {{clone}} ...")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-e", str(clone)], check=True)
-    # An editable install takes effect when Python starts; until this kernel restarts,
-    # import tinyae (the same files) from the clone itself.
-    sys.path.insert(0, str(clone))
+    source = tinyae_source(Path.cwd())  # Jupyter runs a notebook in its own folder
+    print(f"installing tinyae: pip install {{' '.join(source)}}")
+    subprocess.run([sys.executable, "-m", "pip", "install", *source], check=True)
+    if source[0] == "-e":  # an editable install takes effect when Python starts: until this
+        sys.path.insert(0, source[1])  # kernel restarts, import tinyae from the clone itself
     importlib.invalidate_caches()
+    if importlib.util.find_spec("tinyae") is None:
+        raise ModuleNotFoundError("tinyae is installed, but this kernel cannot see it yet: "
+                                  "restart the kernel, then run the notebook again.")
 
 '''
 

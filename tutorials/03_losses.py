@@ -33,12 +33,26 @@ rng = np.random.default_rng(0)
 # ## 1. Both losses, and their gradients checked
 #
 # A loss has `forward(p, y) -> number` and `backward() -> dp = ∂L/∂p`. The default
-# reduction `"mean"` divides the sum over all N·D elements by N·D, once.
-# `check_loss` compares `dp` with finite differences, as `check_layer` did in tutorial 01.
+# reduction `"mean"` divides the sum over all N·D elements by N·D, once:
+#
+# * `MSE`: `L = (1 / (N·D)) Σ (p − y)²`. Each p appears in one term only, so
+#   `dp = ∂L/∂p = 2 (p − y) / (N·D)`.
+# * `BCE`: `L = −(1 / (N·D)) Σ [y·log p + (1 − y)·log(1 − p)]`, whose gradient is
+#   `dp = (p − y) / (p (1 − p)) / (N·D)` (derived in §2). A sigmoid output can round to
+#   exactly 0 or 1, where log is −inf, so p is first clipped to [ε, 1 − ε] (ε = 10⁻⁷).
+#
+# The 1/(N·D) is there once, in the loss: the layers below sum their gradients over the
+# batch (`dW = xᵀ @ dout`) and must not average again. `check_loss` compares `dp` with
+# finite differences, as `check_layer` did in tutorial 01.
 
 # %%
 y = rng.uniform(0, 1, size=(4, 5))  # grey targets
 p = rng.uniform(0.05, 0.95, size=(4, 5))  # predictions
+mse, bce = MSE(), BCE()
+assert np.isclose(mse.forward(p, y), np.mean((p - y) ** 2))
+assert np.allclose(mse.backward(), 2 * (p - y) / p.size)  # 2 (p − y) / (N·D)
+assert np.isclose(bce.forward(p, y), -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+assert np.allclose(bce.backward(), (p - y) / (p * (1 - p)) / p.size)
 for loss in (MSE(), BCE(), BCEWithLogits()):
     report = check_loss(loss, p, y)
     print(f"{loss!r:40s} L = {loss.forward(p, y):.4f}   gradient check error {report.max_error:.1e}")
@@ -142,6 +156,14 @@ else:
 # sigmoid output unit that is wrong always gets a gradient of size |p − y|. With MSE it
 # gets `2 (p − y) · p(1 − p)`, which vanishes when p saturates at the wrong end.
 # `BCEWithLogits` computes this directly from z, without ever taking log of 0.
+#
+# Its forward pass, from z: `log p = −log(1 + e^(−z))` and
+# `log(1 − p) = −z − log(1 + e^(−z))`, so `ℓ = −y·log p − (1 − y)·log(1 − p)` becomes
+# `ℓ = z − z·y + log(1 + e^(−z))`. That is safe for z ≥ 0; for z ≪ 0, e^(−z) overflows,
+# and there `log(1 + e^(−z)) = −z + log(1 + e^z)` gives `ℓ = −z·y + log(1 + e^z)`. Both
+# cases in one formula, in which e^(…) is never above 1:
+#
+# `ℓ = max(z, 0) − z·y + log(1 + e^(−|z|))`   (`np.log1p` keeps log(1 + tiny) accurate)
 
 # %%
 z = np.array([[-12.0, 12.0]])  # two badly wrong, saturated output units
@@ -153,6 +175,15 @@ dz_bce = bce_logits.backward() * z.size  # undo the 1 / (N·D) of the "mean" red
 dz_mse = 2 * (p_sat - y_wrong) * p_sat * (1 - p_sat)
 print("∂ℓ/∂z with BCE:", dz_bce.ravel(), "  with MSE:", dz_mse.ravel())
 assert np.all(np.abs(dz_bce) > 0.99) and np.all(np.abs(dz_mse) < 1e-4)
+
+z_far = np.array([[-1000.0, -3.0, 0.5, 1000.0]])
+y_far = np.array([[1.0, 0.2, 0.7, 0.0]])
+stable = np.mean(np.maximum(z_far, 0) - z_far * y_far + np.log1p(np.exp(-np.abs(z_far))))
+with np.errstate(over="ignore"):
+    naive = np.mean(z_far - z_far * y_far + np.log(1 + np.exp(-z_far)))  # e^1000 = inf
+print(f"mean ℓ at z = −1000, −3, 0.5, 1000: naive {naive}, stable {stable:.4f}, "
+      f"BCEWithLogits {BCEWithLogits().forward(z_far, y_far):.4f}")
+assert not np.isfinite(naive) and np.isclose(stable, BCEWithLogits().forward(z_far, y_far))
 
 # %% [markdown]
 # **Which loss for real-valued targets in [0, 1]?** (the follow-up in question 1) Both

@@ -10,7 +10,9 @@
 # We train one on the MNIST subset bundled with tinyae (10,000 training and 2,000 test
 # images — no download), look at its reconstructions, and then reproduce question 1 of
 # docs/questions.md: the all-sigmoid network trained with SGD whose every reconstruction is the
-# same blurry **blob** — the mean image. We measure the blob, and fix it.
+# same blurry **blob** — the mean image. We measure the blob, and fix it. Last, we derive
+# the two optimizers' update rules and check them step by step against tinyae's own: SGD
+# with momentum (§7) and Adam with its bias correction (§8).
 
 # %%
 import os
@@ -160,6 +162,164 @@ first_dense = model.encoder.layers[0]
 plot.filters(first_dense.W, n=36, path=FIGURES / "filters.png")
 
 # %% [markdown]
+# ## 7. SGD with momentum
+#
+# Plain SGD steps along the gradient of this batch only, `θ ← θ − lr·g`. In a long,
+# narrow valley of the loss — steep across, nearly flat along — an lr small enough not to
+# bounce across the valley crawls along it. Momentum keeps a **velocity** `v`, one entry
+# per parameter, that starts at 0:
+#
+# `v ← μ·v + g`,   then   `θ ← θ − lr·v`
+#
+# That is PyTorch's convention (`torch.optim.SGD`) and tinyae's (`tinyae/optim.py`);
+# μ = 0 gives plain SGD back. Unroll the recursion from v = 0:
+#
+# `v_t = g_t + μ·g_(t−1) + μ²·g_(t−2) + … + μ^(t−1)·g_1`
+#
+# a sum of all past gradients, each older one weighted down by one more factor μ. Two
+# cases show what momentum does:
+#
+# * the gradients agree (a constant g): `v_t = (1 + μ + … + μ^(t−1))·g = (1 − μᵗ)/(1 − μ)·g`,
+#   so the step grows to `lr·g/(1 − μ)`, 10 plain steps at once for μ = 0.9: momentum
+#   speeds up where the gradient is small but consistent;
+# * the gradients alternate (bouncing across the valley: +g, −g, +g, …): they cancel in
+#   the sum, and the velocity stays near `g/(1 + μ)`, about half a plain step.
+#
+# Other texts write momentum differently. CS231n folds lr into the velocity,
+# `v ← μ·v − lr·g`, `θ ← θ + v`: the same steps while lr is constant, not once a
+# schedule changes it (exercise 4). The average `v ← μ·v + (1 − μ)·g` (like Adam's m
+# below) makes every step 1 − μ times as large. The workbook's exercise 4.1 asks for the
+# convention above.
+#
+# First a constant gradient g = 1, with tinyae's `SGD`: each step against
+# `lr·(1 − μᵗ)/(1 − μ)`, and the same rule written out by hand on random gradients.
+
+# %%
+lr, mu = 0.1, 0.9
+theta, g = np.zeros(1), np.ones(1)
+sgd = SGD(lr, momentum=mu)
+momentum_steps = []
+for _ in range(40):
+    before = theta.copy()
+    sgd.step(theta, g)  # θ is changed in place
+    momentum_steps.append(float(before[0] - theta[0]))
+t_axis = np.arange(1, 41)
+predicted = lr * (1 - mu**t_axis) / (1 - mu)
+for t in (1, 2, 5, 10, 40):
+    print(f"step {t:2d}: tinyae moved θ by {momentum_steps[t - 1]:.5f}, "
+          f"lr·(1 − μᵗ)/(1 − μ) = {predicted[t - 1]:.5f}")
+print(f"the limit lr/(1 − μ) = {lr / (1 - mu):.2f}: {1 / (1 - mu):.0f} plain steps at once")
+assert np.allclose(momentum_steps, predicted)
+
+rng = np.random.default_rng(0)
+theta_tinyae, theta_by_hand = np.ones(5), np.ones(5)
+sgd, v = SGD(lr, momentum=mu), np.zeros(5)
+for g_t in rng.standard_normal((10, 5)):
+    sgd.step(theta_tinyae, g_t.copy())
+    v = mu * v + g_t  # v ← μ·v + g
+    theta_by_hand -= lr * v  # θ ← θ − lr·v
+print("10 random gradients: max |θ tinyae − θ by hand| =",
+      np.abs(theta_tinyae - theta_by_hand).max())
+assert np.allclose(theta_tinyae, theta_by_hand)
+
+# %% [markdown]
+# Now a valley: the loss `½·(θ₁² + 0.01·θ₂²)`, whose gradient is `g = (θ₁, 0.01·θ₂)` —
+# a hundred times steeper across (θ₁) than along (θ₂). Plain SGD bounces across the
+# valley beyond lr = 2, so lr = 1; then θ₂ shrinks by only 1 − 0.01 per step. With
+# μ = 0.9 the same lr gets within 10⁻³ of the minimum in a fraction of the steps.
+
+# %%
+curvature = np.array([1.0, 0.01])
+
+
+def steps_to_minimum(momentum: float) -> int:
+    """Steps of SGD(lr=1, momentum) from θ = (1, 1) until both |θᵢ| < 10⁻³."""
+    theta, grads = np.ones(2), np.zeros(2)
+    optimizer = SGD(1.0, momentum=momentum)
+    for t in range(1, 10_000):
+        grads[...] = curvature * theta  # the gradient of ½·Σ curvature·θ²
+        optimizer.step(theta, grads)
+        if np.abs(theta).max() < 1e-3:
+            return t
+    raise AssertionError("did not converge")
+
+
+plain, with_momentum = steps_to_minimum(0.0), steps_to_minimum(0.9)
+print(f"steps to the minimum: plain SGD {plain}, with momentum 0.9 {with_momentum}")
+assert with_momentum < plain / 4
+
+# %% [markdown]
+# (**Exercise 4** at the end: CS231n's convention against tinyae's when lr changes.)
+#
+# ## 8. Adam's bias correction
+#
+# Adam (Kingma & Ba 2015) keeps two running means per parameter, of the gradient and of
+# its square, both starting at 0:
+#
+# `m ← β₁·m + (1 − β₁)·g`,   `v ← β₂·v + (1 − β₂)·g²`   (β₁ = 0.9, β₂ = 0.999)
+#
+# and steps by `lr·m/√v`: the gradient divided by its own typical size, so every
+# parameter moves by about lr whatever the scale of its gradient (why §6 set Adam against
+# the sigmoid network's tiny gradients). But starting at 0 biases both means towards 0.
+# Unroll m from 0:
+#
+# `m_t = (1 − β₁)·(g_t + β₁·g_(t−1) + … + β₁^(t−1)·g_1)`
+#
+# If the gradients have a steady mean ḡ, the mean of m_t is
+# `(1 − β₁)·(1 + β₁ + … + β₁^(t−1))·ḡ = (1 − β₁ᵗ)·ḡ`: too small by the factor `1 − β₁ᵗ`,
+# 0.1 at the first step and 0.65 at the tenth. The same argument makes v too small by
+# `1 − β₂ᵗ`: 0.001 at the first step. Dividing each bias out is the **bias correction**:
+#
+# `m̂ = m / (1 − β₁ᵗ)`,   `v̂ = v / (1 − β₂ᵗ)`,   `θ ← θ − lr · m̂ / (√v̂ + ε)`
+#
+# where t counts the steps from 1 (`t ← t + 1` before the update). At t = 1, m̂ = g and
+# v̂ = g², so the first step is `lr·g/(|g| + ε)`: a step of lr against the gradient, for a
+# gradient of 10⁻⁴ as for one of 100. As t grows, βᵗ → 0 and the correction fades away.
+#
+# Without it the two biases do not cancel. v's is far stronger (1 − β₂ = 0.001 against
+# 1 − β₁ = 0.1) and fades far more slowly, and only its square root divides, so for a
+# constant gradient the uncorrected step is `lr·(1 − β₁ᵗ)/√(1 − β₂ᵗ)`: 3.2·lr at the
+# first step, 6.5·lr near the tenth, still 1.26·lr after 1000 steps.
+#
+# tinyae's `Adam` against the same rule by hand without the correction, on constant
+# gradients of three sizes:
+
+# %%
+beta1, beta2, adam_lr = 0.9, 0.999, 1e-3
+gradient = np.array([1e-4, 1.0, 100.0])  # three parameters, three very different scales
+theta = np.zeros(3)
+adam = Adam(adam_lr, beta1=beta1, beta2=beta2)
+m, v = np.zeros(3), np.zeros(3)  # the uncorrected Adam's running means
+corrected, uncorrected = [], []
+for t in range(1, 1001):
+    before = theta.copy()
+    adam.step(theta, gradient.copy())
+    corrected.append((before - theta) / adam_lr)  # each step in units of lr
+    m = beta1 * m + (1 - beta1) * gradient
+    v = beta2 * v + (1 - beta2) * gradient**2
+    uncorrected.append(m / (np.sqrt(v) + 1e-8))  # lr · m / (√v + ε), in units of lr
+    if t == 1:
+        print(f"after step 1: tinyae's m = {adam.state['m']} = (1 − β₁)·g, "
+              f"m̂ = m / (1 − β₁) = {adam.state['m'] / (1 - beta1)}")
+corrected, uncorrected = np.array(corrected), np.array(uncorrected)
+print("steps in units of lr:")
+print(f"{'t':>5s}   {'tinyae, g = 1e-4, 1, 100':>26s}   {'uncorrected, g = 1':>18s}   "
+      f"{'(1 − β₁ᵗ)/√(1 − β₂ᵗ)':>20s}")
+for t in (1, 2, 5, 10, 100, 1000):
+    formula = (1 - beta1**t) / np.sqrt(1 - beta2**t)
+    tinyae_steps = "  ".join(f"{step:.4f}" for step in corrected[t - 1])
+    print(f"{t:5d}   {tinyae_steps:>26s}   {uncorrected[t - 1, 1]:18.4f}   {formula:20.4f}")
+assert np.allclose(corrected, 1, atol=1e-3)  # a step of lr from the very first one
+assert np.isclose(uncorrected[0, 1], (1 - beta1) / np.sqrt(1 - beta2))  # 3.16·lr
+assert uncorrected[:, 1].max() > 6 and uncorrected[-1, 1] > 1.2
+
+# %% [markdown]
+# With the correction every step is lr from the first one on, whatever the gradient's
+# size; without it Adam's first few hundred steps are 3 to 6.5 times longer than the lr
+# you chose. The workbook's exercise 4.2 asks for the corrected rule.
+# (**Exercise 5** at the end: correct only one of the two means.)
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. **Exercise 1.** Train the blob network (all sigmoid, SGD lr = 1) with `MSE()`
@@ -173,5 +333,13 @@ plot.filters(first_dense.W, n=36, path=FIGURES / "filters.png")
 #    not really 2-D?
 # 3. **Exercise 3.** Save a trained model with `tinyae.save` (after `import tinyae`), load
 #    it back with `tinyae.load` and check that its reconstructions are identical.
+# 4. **Exercise 4.** Write CS231n's momentum, `v ← μ·v − lr·g` then `θ ← θ + v`, with NumPy
+#    alone. Show that its v is −lr times the v of §7 while lr stays constant, so that θ
+#    moves the same as with `SGD(lr, momentum=0.9)`; then halve lr after 5 steps (set
+#    `optimizer.lr`) and compare the next step of each. Which one slows down at once, and
+#    why does the other keep most of its old speed?
+# 5. **Exercise 5.** Forget half of Adam's bias correction: correct m but not v, or v but
+#    not m. Derive each first step for a constant gradient as a multiple of lr, then check
+#    both by hand against §8's formulas. Which half is the dangerous one to forget?
 #
 # Solutions: `tutorials/solutions/04_first_autoencoder.py`.

@@ -24,9 +24,10 @@ import traceback
 from collections.abc import Iterator
 from typing import NoReturn
 
-from tinyae.cli import doctor, experiment, train, workbook
+from tinyae.cli import doctor, experiment, train, tutorials, workbook
 from tinyae.cli.errors import NetworkTooLarge, UsageError, bug_line
 from tinyae.cli.options import positive_int
+from tinyae.cli.output import silence_stdout
 from tinyae.datasets import DataError
 from tinyae.text import PLAIN_ERRORS
 from tinyae.train import TrainingError
@@ -34,7 +35,7 @@ from tinyae.train import TrainingError
 # How a subcommand's user gets the data when it is missing; ``experiment`` words its own.
 DATA_HINT = "--data-dir FOLDER, or --dataset mnist-mini"
 
-SUBCOMMANDS = (train, doctor, experiment, workbook)
+SUBCOMMANDS = (train, doctor, experiment, workbook, tutorials)
 
 TOP_EXAMPLES = """\
 examples:
@@ -138,6 +139,9 @@ def _main(argv: list[str] | None) -> int:
     except DataError as error:  # the message's lines say how to get the data
         hint = getattr(args, "data_hint", DATA_HINT)  # a subcommand's own flags, if it has other ones
         return _fail(f"{error}\nOn the command line: {hint}", 1)
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop, quietly
+        silence_stdout()
+        return 1
     except (TrainingError, OSError) as error:  # OSError: the system refused to read or write
         return _fail(error, 1)
     except NetworkTooLarge as error:  # the model's parameters alone: the message names --arch

@@ -11,6 +11,7 @@ a killed run is taken over.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,3 +65,14 @@ def note_backend() -> None:
     note = check_backend()
     if note:
         print(f"tinyae: {note}", file=sys.stderr)
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device: its reader has gone (``| head`` quit).
+
+    Later prints, and Python's last flush at exit, then go nowhere quietly instead of
+    raising ``BrokenPipeError`` again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

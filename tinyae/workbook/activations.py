@@ -34,8 +34,8 @@ from tinyae.workbook.layercheck import (
 from tinyae.workbook.patterns import Regions
 from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, formula
 
-TUTORIAL = "tutorials/02_activations.py"
-SOFTMAX_TUTORIAL = "tutorials/05_data_problems.py"  # where softmax meets an image
+TUTORIAL = "tutorials/02_activations.py, §1 Each activation and its derivative"
+SOFTMAX_TUTORIAL = "tutorials/02_activations.py, §4 Softmax and its Jacobian"  # not elementwise
 
 CODE = '''\
 class Sigmoid(tinyae.Layer):
@@ -113,7 +113,8 @@ class Softmax(tinyae.Layer):
 
         Stable: subtract each row's maximum first (the factor e^(−max) cancels, and no
         exponent is then > 0, so e^x cannot overflow).  Cache the output as ``self.out``.
-        Tutorial 05, §2 shows what a softmax output can and cannot draw.
+        Tutorial 02, §4 derives it; tutorial 05, §2 shows what a softmax output can and
+        cannot draw.
         """
         # solution 2.4
         # subtracting the row maximum keeps every exponent ≤ 0
@@ -126,7 +127,7 @@ class Softmax(tinyae.Layer):
         """Exercise 2.5: ``dx = out · (dout − Σ_j dout_j · out_j)``, row by row.
 
         The Jacobian of one row is ∂out_i/∂x_j = out_i (δ_ij − out_j): every output
-        depends on every input of its row.  dout, dx: (N, D).
+        depends on every input of its row.  dout, dx: (N, D).  Derived in tutorial 02, §4.
         """
         # solution 2.5
         dot = (dout * self.out).sum(axis=1, keepdims=True)  # (N, 1): Σ_j dout_j out_j

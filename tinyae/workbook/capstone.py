@@ -44,7 +44,7 @@ import tinyae
 from tinyae.workbook import activations, dense, losses, optimizers, remote
 from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, formula
 
-TUTORIAL = "tutorials/04_first_autoencoder.py"
+TUTORIAL = "tutorials/04_first_autoencoder.py, §2 The model; §3 Training"
 STEPS, BATCH = 600, 64  # the budget: 600 steps of 64 images, about 3.8 passes over 10,000
 KEEP = 3  # the weights after each of the first KEEP steps are compared (optimizer state)
 THRESHOLD = 0.17  # test BCE per pixel that "learns the digits"; the mean image scores 0.263

@@ -26,7 +26,7 @@ from tinyae.workbook.layercheck import (
 )
 from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, formula
 
-TUTORIAL = "tutorials/01_dense_and_backprop.py"
+TUTORIAL = "tutorials/01_dense_and_backprop.py, §1 The forward pass; §2 The backward pass"
 
 CODE = '''\
 class Dense(tinyae.Layer):
@@ -57,7 +57,7 @@ class Dense(tinyae.Layer):
 
         Shapes: x (N, n_in) @ W (n_in, n_out) → (N, n_out); b (n_out,) is added to
         every row (broadcasting).  Cache ``x`` as ``self.x``: backward needs it.
-        Derived in tutorial 01, section 1.
+        Derived in tutorial 01, §1.
         """
         # solution 1.1
         self.x = x  # dW = xᵀ @ dout needs the input
@@ -75,7 +75,7 @@ class Dense(tinyae.Layer):
 
         The products already sum over the N samples and the loss already divided by N:
         do not average again.  Use ``+=`` (gradients accumulate until ``zero_grad``) and
-        never change ``dout`` itself.  Derived in tutorial 01, section 2.
+        never change ``dout`` itself.  Derived in tutorial 01, §2.
         """
         # solution 1.2
         # each sum over the batch is already the gradient of the mean loss

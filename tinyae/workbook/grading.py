@@ -16,7 +16,8 @@ A task whose process hangs (``timeout`` seconds of CPU time, or three times as l
 the wall clock), crashes or exits fails with a hint saying how; a workbook that cannot
 be loaded fails every task the same way, and is loaded only once.
 ``write_gradescope`` writes Gradescope's ``results.json``; ``grade_class`` grades a
-folder of submissions into one CSV row per student.
+folder of submissions (a sub-folder or a file per student, ``students``) into one CSV
+row and one feedback file per student.
 """
 
 from __future__ import annotations
@@ -25,27 +26,32 @@ import csv
 import hashlib
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from tinyae.workbook import TASKS, Task, TaskResult, check_task, get_task
+from tinyae.workbook.feedback import check_rows, feedback_markdown, lost_points
 from tinyae.workbook.remote import ChildGone, Connection, StudentError, receive
 from tinyae.workbook.sandbox import GRACE, command
 from tinyae.workbook.screen import screen, zeroed
-from tinyae.workbook.source import WorkbookError, code_cells, find_workbook
+from tinyae.workbook.source import SUFFIXES, WorkbookError, code_cells, find_workbook
 
 DEFAULT_TIMEOUT = 60.0  # CPU seconds per task: the checks take ~1 s, a student's loop forever
 WALL = 3.0  # × timeout: the wall-clock limit, for code that sleeps or waits instead of computing
 STDERR_TAIL = 2000  # characters of a crashed process's stderr kept as the task's details
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
               "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+NOT_STUDENTS = ("__pycache__", "__MACOSX")  # folders Python and macOS's zip leave in an export
+WORKBOOK_WORD = re.compile(r"[\s_.-]*workbook$", re.IGNORECASE)  # "alice_1234_workbook" -> "alice_1234"
 
 
 class Graded(NamedTuple):
@@ -55,20 +61,26 @@ class Graded(NamedTuple):
     note: str  # "" for a result the check gave; "1.3: timed out …", or why the workbook failed
 
 
-def grade(folder: str | os.PathLike, task_ids: Sequence[str] | None = None,
+def grade(workbook: str | os.PathLike, task_ids: Sequence[str] | None = None,
           timeout: float = DEFAULT_TIMEOUT, seed: int = 0,
           jobs: int | None = None) -> list[TaskResult]:
-    """Check the tasks ``task_ids`` (default: all of ``TASKS``) of the workbook in ``folder``.
+    """Check the tasks ``task_ids`` (default: all of ``TASKS``) of a workbook.
 
-    Each task runs in its own walled process for at most ``timeout`` CPU seconds; a task
-    whose process hangs or crashes fails with a hint saying so, and the others are still
-    graded.  ``seed`` draws the checks' inputs; ``jobs`` tasks run at a time (default:
-    one per core).  Unknown task ids raise ``ValueError`` (listing the ids) before any runs.
+    ``workbook`` is the workbook file, or a folder holding it (``find_workbook`` says
+    which file counts).  Each task runs in its own walled process for at most ``timeout``
+    CPU seconds; a task whose process hangs or crashes fails with a hint saying so, and
+    the others are still graded.  ``seed`` draws the checks' inputs; ``jobs`` tasks run at
+    a time (default: one per core).  Unknown task ids raise ``ValueError`` (listing the
+    ids) before any runs.
     """
-    folder = _folder(folder)
+    path = Path(workbook).resolve()
+    if not path.exists():
+        new = "" if path.suffix.lower() in SUFFIXES else (
+            f"; make a workbook there with `tinyae workbook new {shlex.quote(str(path))}`")
+        raise FileNotFoundError(f"{path}: no such folder or file{new}")
     tasks = _tasks(task_ids)
-    with Guard(folder) as guard:
-        graded = grade_tasks(folder, tasks, timeout, seed, deny=[], jobs=jobs)
+    with Guard(path) as guard:
+        graded = grade_tasks(path, tasks, timeout, seed, deny=[], jobs=jobs)
     return [g.result for g in _guarded(graded, guard.changed)]
 
 
@@ -76,10 +88,11 @@ def grade_tasks(folder: Path, tasks: Iterable[Task], timeout: float = DEFAULT_TI
                 seed: int = 0, deny: Sequence[Path] = (), jobs: int | None = None) -> list[Graded]:
     """``Graded`` for each task, ``jobs`` tasks at a time (default: one per core).
 
-    The first task runs alone: a workbook that cannot be loaded is found once and fails
-    the other tasks without running them.  ``deny`` are folders the student's process
-    may not read (the other submissions).  Running tasks side by side is fair because a
-    task's limit is its own CPU time, which the others' load does not consume.
+    ``folder`` holds the workbook or is the file itself (``find_workbook``).  The first
+    task runs alone: a workbook that cannot be loaded is found once and fails the other
+    tasks without running them.  ``deny`` are folders (or files) the student's process may
+    not read (the other submissions, the grader's outputs).  Running tasks side by side is
+    fair because a task's limit is its own CPU time, which the others' load does not consume.
     """
     try:
         path = find_workbook(folder)
@@ -106,14 +119,6 @@ def grade_tasks(folder: Path, tasks: Iterable[Task], timeout: float = DEFAULT_TI
                 runs = pool.map(lambda task: _run(path, task, timeout, seed, deny)[0], todo[1:])
                 graded.update({task.id: run for task, run in zip(todo[1:], runs)})
     return [graded[task.id] for task in tasks if task.id in graded]
-
-
-def _folder(folder: str | os.PathLike) -> Path:
-    path = Path(folder).resolve()
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path} is not a folder; make one with "
-                                f"`tinyae workbook new {path.name}`")
-    return path
 
 
 def _tasks(task_ids: Sequence[str] | None) -> list[Task]:
@@ -226,35 +231,44 @@ def _child_env(work: Path) -> dict[str, str]:
 
 
 class Guard:
-    """Every file below ``root``, its bytes kept, to find and undo any change grading made.
+    """Every file below ``root`` (or ``root`` itself, a file), its bytes kept, to find and undo
+    any change grading made.
 
     The walls should make this find nothing; it is the check that they held.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.single = root.is_file()
+        self.base = root.parent if self.single else root  # changed files are named from here
         self.files: dict[Path, bytes] = {}
         self.changed: list[str] = []
 
     def __enter__(self) -> Guard:
-        self.files = {path: path.read_bytes() for path in self.root.rglob("*") if path.is_file()}
+        self.files = {path: path.read_bytes() for path in self.now()}
         return self
 
     def __exit__(self, *_: Any) -> None:
         self.changed = self.restore()
 
+    def now(self) -> set[Path]:
+        """The files being guarded, as they are now."""
+        if self.single:
+            return {self.root} if self.root.is_file() else set()
+        return {path for path in self.root.rglob("*") if path.is_file()}
+
     def restore(self) -> list[str]:
         """The files changed, removed or added since ``__enter__``, each put back as it was."""
-        now = {path for path in self.root.rglob("*") if path.is_file()}
+        now = self.now()
         changed = []
         for path, data in self.files.items():
             if path not in now or _digest(path.read_bytes()) != _digest(data):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
-                changed.append(str(path.relative_to(self.root)))
+                changed.append(str(path.relative_to(self.base)))
         for path in now - set(self.files):
             path.unlink()
-            changed.append(str(path.relative_to(self.root)))
+            changed.append(str(path.relative_to(self.base)))
         return changed
 
 
@@ -317,8 +331,7 @@ def gradescope_json(results: Sequence[TaskResult], seed: int | None = None) -> d
     passed = sum(result.passed for result in results)
     tests = []
     for result in results:
-        rows = result.checks or [{"name": "", "points": result.points, "passed": result.passed,
-                                  "max_points": result.max_points, "hint": result.hint}]
+        rows = check_rows(result)
         shown = False
         for row in rows:
             details = result.details if not row["passed"] and not shown else ""
@@ -358,49 +371,124 @@ def cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def students(folder: Path) -> dict[str, Path]:
+    """The students in ``folder``, each with what they handed in: ``{"ada": …/ada, …}``.
+
+    A sub-folder is one student, named after it (the workbook inside is found by
+    ``find_workbook``); so is each ``.py`` or ``.ipynb`` file of a flat folder (an LMS's
+    export), named after the file without its extension and a trailing "workbook":
+    ``alice_1234_workbook.py`` is "alice_1234", ``hw1_frank.py`` "hw1_frank", and
+    ``Workbook.py`` keeps "Workbook".  Hidden entries and ``NOT_STUDENTS`` are skipped, and
+    so are other files (a README, a CSV).  A name taken already — ignoring case, so that
+    the feedback files differ on any file system — gets "-2", "-3", … in order (sorted, ignoring case).
+    Every name is part of a file name in ``folder``, so ``<name>.md`` stays in its folder.
+    """
+    names: dict[str, Path] = {}
+    taken: set[str] = set()
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name.casefold()):
+        if entry.name.startswith(".") or entry.name in NOT_STUDENTS:
+            continue
+        if entry.is_dir():
+            base = entry.name
+        elif entry.is_file() and entry.suffix.lower() in SUFFIXES:
+            base = WORKBOOK_WORD.sub("", entry.stem) or entry.stem
+        else:
+            continue
+        name, count = base, 1
+        while name.casefold() in taken:
+            count += 1
+            name = f"{base}-{count}"
+        taken.add(name.casefold())
+        names[name] = entry
+    return names
+
+
 def grade_class(submissions: str | os.PathLike, csv_path: str | os.PathLike,
                 task_ids: Sequence[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-                verbose: bool = False, seed: int = 0,
-                jobs: int | None = None) -> dict[str, list[TaskResult]]:
-    """Grade every sub-folder of ``submissions`` (one per student) into ``csv_path``.
+                seed: int = 0, jobs: int | None = None,
+                feedback: str | os.PathLike | None = None,
+                progress: Callable[[str], Any] | None = None,
+                rescore: Callable[[list[TaskResult]], list[TaskResult]] | None = None,
+                ) -> dict[str, list[TaskResult]]:
+    """Grade every student of ``submissions`` into ``csv_path`` and a feedback folder.
 
-    The CSV has one row per student: ``student`` (the folder's name), the points of
-    each task (a column per task id), ``total``, ``out of``, ``notes`` (why tasks gave
-    no result: a workbook that cannot be loaded, a time-out, a crash, a borrowed class)
-    and ``failed checks`` (each failing sub-check, "1.2 db").  A broken submission only
-    fills its own row; no process of one student's can read another's folder, and every
-    file in ``submissions`` is the same after grading as before (a change is undone and
-    noted).  Rows are written as students finish, so a run cut short keeps them.
-    ``verbose`` prints a line per student.  Returns the results by student.
+    The students are the sub-folders or the workbook files of the folder (``students``).
+    The CSV has one row per student: ``student``, the points of each task (a column per
+    task id), ``total``, ``out of``, ``notes`` (why tasks gave no result: a workbook that
+    cannot be loaded, a time-out, a crash, a borrowed class; a file grading changed),
+    ``lost`` (each lost point and its reason, ``feedback.lost_points``) and ``file`` (the
+    workbook graded, from ``submissions``).  ``feedback`` (default: the CSV's
+    name + "-feedback", beside it) gets ``<student>.md`` for each student: every task
+    and sub-check, with its points and hint (``feedback.feedback_markdown``).
+
+    A broken submission only fills its own row; no process of one student's can read
+    another's submission or the grader's outputs, and every file of the submissions is
+    the same after grading as before (a change is undone and noted).  Rows and feedback
+    are written as students finish, so a run cut short keeps them.  ``progress`` is
+    called with a line per student ("ada: 40/40").  ``rescore`` (a rubric's ``apply``) puts
+    the teacher's points on each student's results before anything is written.  Returns
+    the results by student.
     """
-    folder = _folder(submissions)
-    students = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not students:
-        raise FileNotFoundError(f"{folder} has no sub-folders: expected one per student, "
-                                "each holding the student's workbook")
-    if Path(csv_path).resolve().is_relative_to(folder):
-        raise ValueError(f"{csv_path} is inside {folder}: write the CSV outside the submissions "
-                         f"(grading keeps that folder exactly as it was)")
+    folder = Path(submissions).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder; SUBMISSIONS is the folder holding "
+                                f"one sub-folder or one workbook file per student")
+    handed_in = students(folder)
+    if not handed_in:
+        raise FileNotFoundError(f"{folder} holds no submissions: expected one sub-folder per "
+                                f"student (holding the workbook), or one .py or .ipynb file each")
+    csv_path, notes_folder = class_outputs(folder, csv_path, feedback)
+    notes_folder.mkdir(parents=True, exist_ok=True)
     tasks = _tasks(task_ids)
-    out_of = sum(task.points for task in tasks)
     results: dict[str, list[TaskResult]] = {}
-    with Guard(folder) as guard, open(csv_path, "w", newline="", encoding="utf-8") as file:
+    with Guard(folder) as guard, csv_path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(["student", *(task.id for task in tasks), "total", "out of", "notes",
-                         "failed checks"])
-        for student in students:
-            graded = grade_tasks(student, tasks, timeout, seed,
-                                 deny=[folder, Path(csv_path).resolve()], jobs=jobs)
+                         "lost", "file"])
+        for name, submission in handed_in.items():
+            graded = grade_tasks(submission, tasks, timeout, seed,
+                                 deny=[folder, csv_path, notes_folder], jobs=jobs)
             graded = _guarded(graded, guard.restore())
-            results[student.name] = [g.result for g in graded]
+            if rescore:
+                graded = [g._replace(result=result)
+                          for g, result in zip(graded, rescore([g.result for g in graded]))]
+            results[name] = [g.result for g in graded]
+            out_of = sum(g.result.max_points for g in graded)
             total = sum(g.result.points for g in graded)
             notes = "; ".join(dict.fromkeys(g.note for g in graded if g.note))  # each once
-            failing = ", ".join(f"{g.result.task_id} {row['name']}" for g in graded
-                                for row in g.result.checks if not row["passed"])
+            workbook = _graded_file(submission, folder)
             writer.writerow([cell(text) for text in (
-                student.name, *(f"{g.result.points:g}" for g in graded), f"{total:g}",
-                f"{out_of:g}", notes, failing)])
+                name, *(f"{g.result.points:g}" for g in graded), f"{total:g}", f"{out_of:g}",
+                notes, lost_points(results[name]), workbook)])
             file.flush()
-            if verbose:
-                print(f"{student.name}: {total:g}/{out_of:g}" + (f"  ({notes})" if notes else ""))
+            (notes_folder / f"{name}.md").write_text(
+                feedback_markdown(name, results[name], workbook, seed), encoding="utf-8")
+            if progress:
+                progress(f"{name}: {total:g}/{out_of:g}" + (f"  ({notes})" if notes else ""))
     return results
+
+
+def class_outputs(submissions: str | os.PathLike, csv_path: str | os.PathLike,
+                  feedback: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Where ``grade_class`` writes: the CSV and the feedback folder (default: beside the CSV,
+    its name + "-feedback"), as absolute paths.
+
+    Raises ``ValueError`` if either is inside ``submissions``: grading keeps that folder
+    exactly as it was, so it would delete them again.
+    """
+    folder, csv_path = Path(submissions).resolve(), Path(csv_path).resolve()
+    notes = Path(feedback).resolve() if feedback is not None else csv_path.with_name(
+        csv_path.stem + "-feedback")
+    for output, what in ((csv_path, "the CSV"), (notes, "the feedback")):
+        if output.is_relative_to(folder):
+            raise ValueError(f"{output} is inside {folder}: write {what} outside the submissions "
+                             f"(grading keeps that folder exactly as it was)")
+    return csv_path, notes
+
+
+def _graded_file(handed_in: Path, folder: Path) -> str:
+    """The workbook of a submission, named from ``folder``; "" if it has none."""
+    try:
+        return str(find_workbook(handed_in).relative_to(folder))
+    except WorkbookError:
+        return ""

@@ -24,7 +24,8 @@ from tinyae.workbook.diagnose import (
 from tinyae.workbook.layercheck import make
 from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, attempt_pure, formula
 
-TUTORIAL = "tutorials/03_losses.py"
+TUTORIAL = ("tutorials/03_losses.py, §1 Both losses; §2 Where is BCE smallest; "
+            "§6 Why a sigmoid output pairs well with BCE")
 
 CODE = '''\
 class MSE(tinyae.Loss):

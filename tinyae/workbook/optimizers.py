@@ -32,7 +32,7 @@ from tinyae.workbook.trajectory import (
     unmoved_hint,
 )
 
-TUTORIAL = "tutorials/04_first_autoencoder.py"
+TUTORIAL = "tutorials/04_first_autoencoder.py, §7 SGD with momentum; §8 Adam's bias correction"
 
 CODE = '''\
 class SGD(tinyae.Optimizer):
@@ -50,6 +50,7 @@ class SGD(tinyae.Optimizer):
         layer's W and b are views into θ, so write ``params -= …``, never ``params = …``.
         μ = 0 gives plain SGD, θ ← θ − lr·g; with μ = 0.9 the velocity sums the last
         ~1 / (1 − μ) = 10 gradients, which speeds up directions where they agree.
+        Derived in tutorial 04, §7.
         """
         if self.v is None:  # the first step: the velocity starts at 0
             self.v = np.zeros_like(params)
@@ -78,7 +79,7 @@ class Adam(tinyae.Optimizer):
         m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)    (bias correction: m and v start at 0)
         θ ← θ − lr · m̂ / (√v̂ + ε)
 
-        The rules are in ``tinyae/optim.py``; tutorial 04, §6 shows what Adam changes.
+        The rules are in ``tinyae/optim.py``; tutorial 04, §8 derives the bias correction.
         """
         if self.m is None:  # the first step: both running means start at 0
             self.m, self.v = np.zeros_like(params), np.zeros_like(params)

@@ -21,7 +21,7 @@ from tinyae.workbook.losses import forward_for_backward
 from tinyae.workbook.remote import type_name
 from tinyae.workbook.task import Checks, Mistake, Part, Task, attempt, attempt_pure, formula
 
-TUTORIAL = "tutorials/06_vae.py"
+TUTORIAL = "tutorials/06_vae.py, §1 The reparameterisation trick; §2 The KL term and its gradient"
 
 CODE = '''\
 class Reparameterize:

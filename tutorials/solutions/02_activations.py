@@ -4,7 +4,7 @@
 # %%
 import numpy as np
 
-from tinyae import Dense, ReLU, Sequential, Sigmoid, Tanh, load_mnist
+from tinyae import Dense, ReLU, Sequential, Sigmoid, Softmax, Tanh, load_mnist
 
 rng = np.random.default_rng(0)
 
@@ -85,3 +85,25 @@ for depth in (4, 8, 16, 32):
 sigmoid_norms = gradient_norms(Sigmoid, "glorot", 8)
 print(f"(sigmoid depth 8: {sigmoid_norms[0] / sigmoid_norms[-1]:.1e})")
 assert sigmoid_norms[0] / sigmoid_norms[-1] < 1e-2 < min(ratios.values())
+
+# %% [markdown]
+# ## Exercise 4: softmax followed by cross-entropy
+#
+# With `dout_i = −y_i / out_i`, the sum in the backward formula is
+# `Σ_j dout_j out_j = Σ_j (−y_j / out_j) · out_j = −Σ_j y_j = −1`, since y sums to 1. So
+#
+# `dx_i = out_i · (dout_i − Σ_j dout_j out_j) = out_i · (−y_i / out_i + 1) = out_i − y_i`
+#
+# — the prediction minus the target. The 1/out_i of the loss cancels against the out_i
+# of the Jacobian, as BCE's 1/(p(1 − p)) cancels the sigmoid's p(1 − p) (tutorial 03,
+# §6): a confident wrong output still gets a gradient of full size.
+
+# %%
+x_rows = rng.standard_normal((5, 7))
+y = np.eye(7)[rng.integers(0, 7, size=5)]  # one-hot targets: each row sums to 1
+y[0] = rng.dirichlet(np.ones(7))  # and one soft target row, which also sums to 1
+softmax = Softmax()
+out = softmax.forward(x_rows)
+dx = softmax.backward(-y / out)  # dout = ∂L/∂out for L = −Σ y log out, row by row
+print(f"max |Softmax.backward(−y / out) − (out − y)| = {np.abs(dx - (out - y)).max():.1e}")
+assert np.allclose(dx, out - y)
