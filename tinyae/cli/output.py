@@ -68,11 +68,17 @@ def note_backend() -> None:
 
 
 def silence_stdout() -> None:
-    """Point standard output at the null device: its reader has gone (``| head`` quit).
+    """Send standard output to the null device: its reader has gone (``| head`` quit).
 
     Later prints, and Python's last flush at exit, then go nowhere quietly instead of
-    raising ``BrokenPipeError`` again.
+    raising ``BrokenPipeError`` again.  A real file descriptor is pointed there (so the
+    interpreter's own flush at exit is quiet too); a stream without one is replaced.
     """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        sys.stdout = open(os.devnull, "w")  # kept open: it lives as long as the process
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fd)
     os.close(devnull)
