@@ -167,3 +167,11 @@ def test_grading_processes_use_one_blas_thread_unless_the_teacher_chose(monkeypa
     assert _child_env(Path("w"))["OPENBLAS_NUM_THREADS"] == "1"
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     assert _child_env(Path("w"))["OPENBLAS_NUM_THREADS"] == "2"
+
+
+def test_grading_elsewhere_than_posix_says_where_it_runs(monkeypatch, tmp_path):
+    from tinyae.workbook import grading
+
+    monkeypatch.setattr(grading.os, "name", "nt")
+    with pytest.raises(OSError, match="Linux or macOS .*WSL.*check_task"):
+        grading.grade_tasks(tmp_path, [get_task(FORWARD)])

@@ -94,6 +94,7 @@ def grade_tasks(folder: Path, tasks: Iterable[Task], timeout: float = DEFAULT_TI
     not read (the other submissions, the grader's outputs).  Running tasks side by side is
     fair because a task's limit is its own CPU time, which the others' load does not consume.
     """
+    _posix()
     try:
         path = find_workbook(folder)
         screening = screen(code_cells(path))
@@ -127,6 +128,14 @@ def _tasks(task_ids: Sequence[str] | None) -> list[Task]:
         return list(TASKS)
     wanted = {get_task(task_id).id for task_id in task_ids}
     return [task for task in TASKS if task.id in wanted]
+
+
+def _posix() -> None:
+    """Grading's walls need POSIX processes and pipes (Linux, macOS): elsewhere, say so."""
+    if os.name != "posix":
+        raise OSError("grading runs the student's code in walled POSIX processes: run "
+                      "`tinyae workbook check` on Linux or macOS (on Windows, inside WSL); "
+                      "in a notebook, check_task(\"1.2\", Dense) checks one exercise anywhere")
 
 
 def _run(path: Path, task: Task, timeout: float, seed: int,

@@ -98,14 +98,22 @@ def supervise(config: dict[str, Any]) -> int:
 
 
 def limit(cpu_seconds: float) -> None:
-    """In the child before it starts: CPU time, memory, file size, no core dumps."""
+    """In the child before it starts: CPU time, memory, file size, no core dumps.
+
+    A limit the system refuses (macOS does not take RLIMIT_AS) is left out: the wall-clock
+    limit and the walls still hold.
+    """
     import resource
 
     cpu = max(1, int(cpu_seconds + 0.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for kind, soft, hard in ((resource.RLIMIT_CPU, cpu, cpu + 1),
+                             (resource.RLIMIT_FSIZE, FILE_LIMIT, FILE_LIMIT),
+                             (resource.RLIMIT_AS, MEMORY_LIMIT, MEMORY_LIMIT),
+                             (resource.RLIMIT_CORE, 0, 0)):
+        try:
+            resource.setrlimit(kind, (soft, hard))
+        except (ValueError, OSError):
+            continue
 
 
 def become_subreaper() -> bool:
