@@ -12,11 +12,10 @@ import dataclasses
 import re
 import types
 
-import numpy as np
 import pytest
 
-import tinyae
 from keys import honest_key
+from test_workbook import MyDense
 from tinyae.workbook import PARTS, TASKS, TaskResult, check_task, load_workbook, render
 from tinyae.workbook import rubric as rubric_module
 from tinyae.workbook.grading import DEFAULT_TIMEOUT, grade, gradescope_json
@@ -49,18 +48,8 @@ def rubric_file(tmp_path, text: str):
     return path
 
 
-class WrongDb(tinyae.Layer):
+class WrongDb(MyDense):
     """A Dense whose db averages over the batch: every sub-check of 1.2 passes but db."""
-
-    param_names = ("W", "b")
-
-    def __init__(self, n_in, n_out):
-        self.W, self.b = np.zeros((n_in, n_out)), np.zeros(n_out)
-        self.dW, self.db = np.zeros((n_in, n_out)), np.zeros(n_out)
-
-    def forward(self, x):
-        self.x = x
-        return x @ self.W + self.b
 
     def backward(self, dout):
         self.dW += self.x.T @ dout
